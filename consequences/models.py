@@ -1,0 +1,245 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from measurement.models import Deviation, PeriodKind, Scorecard
+from organization.models import Employee, Location, Team
+from standards.models import Standard
+
+
+class SubjectKind(models.TextChoices):
+    EMPLOYEE = "employee", "Employee"
+    TEAM = "team", "Team"
+    LOCATION = "location", "Location"
+
+
+class Condition(models.TextChoices):
+    SUSTAINED_PERFORMANCE = "sustained", "Pass rate at or above target for N consecutive periods"
+    REPEATED_SHORTFALL = "shortfall", "Pass rate below target for N consecutive periods"
+    DEVIATION = "deviation", "Any deviation of a non-negotiable standard"
+    TRAINING_LAPSE = "training_lapse", "Pass rate below target while training on the standard has expired"
+
+
+class Polarity(models.TextChoices):
+    POSITIVE = "positive", "Positive"
+    NEGATIVE = "negative", "Negative"
+
+
+class Action(models.TextChoices):
+    RECOGNITION = "recognition", "Recognition"
+    COACHING = "coaching", "Coaching session"
+    CORRECTIVE_ACTION = "corrective", "Corrective action plan"
+    REMEDIAL_TRAINING = "remedial_training", "Remedial training"
+
+
+# Which condition may lead to which action: good results earn recognition, shortfalls earn
+# help, and a deviation of a non-negotiable standard always needs a corrective action.
+ALLOWED_ACTIONS = {
+    Condition.SUSTAINED_PERFORMANCE: {Action.RECOGNITION},
+    Condition.REPEATED_SHORTFALL: {Action.COACHING, Action.CORRECTIVE_ACTION, Action.REMEDIAL_TRAINING},
+    Condition.DEVIATION: {Action.CORRECTIVE_ACTION},
+    Condition.TRAINING_LAPSE: {Action.REMEDIAL_TRAINING},
+}
+
+
+class Rule(models.Model):
+    """A consequence rule, as data: when `condition` holds for a subject, propose `action`."""
+
+    name = models.CharField(max_length=120, unique=True)
+    description = models.TextField(blank=True)
+    subject_kind = models.CharField(max_length=10, choices=SubjectKind.choices)
+    condition = models.CharField(max_length=16, choices=Condition.choices)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    period_kind = models.CharField(max_length=7, choices=PeriodKind.choices, default=PeriodKind.MONTH)
+    consecutive_periods = models.PositiveSmallIntegerField(
+        default=2,
+        validators=[MinValueValidator(1)],
+        help_text="How many periods running the condition must hold.",
+    )
+    min_observations = models.PositiveIntegerField(
+        default=10, help_text="Periods with fewer observations than this are not judged."
+    )
+    standard = models.ForeignKey(
+        Standard,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="rules",
+        help_text="Limit the rule to one standard; leave empty for the overall pass rate.",
+    )
+    due_within_days = models.PositiveIntegerField(
+        default=14, help_text="Days allowed to deliver the consequence."
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(consecutive_periods__gte=1), name="rule_consecutive_periods_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(condition=Condition.SUSTAINED_PERFORMANCE, action=Action.RECOGNITION)
+                | Q(
+                    condition=Condition.REPEATED_SHORTFALL,
+                    action__in=[Action.COACHING, Action.CORRECTIVE_ACTION, Action.REMEDIAL_TRAINING],
+                )
+                | Q(condition=Condition.DEVIATION, action=Action.CORRECTIVE_ACTION)
+                | Q(
+                    condition=Condition.TRAINING_LAPSE,
+                    action=Action.REMEDIAL_TRAINING,
+                    subject_kind="employee",
+                ),
+                name="rule_action_fits_condition",
+            ),
+            models.CheckConstraint(
+                condition=Q(subject_kind__in=SubjectKind.values), name="rule_subject_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def polarity(self) -> str:
+        return Polarity.POSITIVE if self.action == Action.RECOGNITION else Polarity.NEGATIVE
+
+    def clean(self) -> None:
+        errors = {}
+        if self.condition and self.action and self.action not in ALLOWED_ACTIONS[self.condition]:
+            allowed = ", ".join(Action(a).label for a in ALLOWED_ACTIONS[self.condition])
+            errors["action"] = f"“{self.get_condition_display()}” leads to: {allowed}."
+        if self.condition == Condition.TRAINING_LAPSE and self.subject_kind != SubjectKind.EMPLOYEE:
+            errors["subject_kind"] = "Training lapses concern one employee: choose Employee."
+        if errors:
+            raise ValidationError(errors)
+
+
+class ConsequenceStatus(models.TextChoices):
+    PROPOSED = "proposed", "Proposed"
+    APPROVED = "approved", "Approved"
+    DELIVERED = "delivered", "Delivered"
+    CLOSED = "closed", "Closed"
+
+
+# The only moves allowed: proposed → approved → delivered → closed.
+NEXT_STATUS = {
+    ConsequenceStatus.PROPOSED: ConsequenceStatus.APPROVED,
+    ConsequenceStatus.APPROVED: ConsequenceStatus.DELIVERED,
+    ConsequenceStatus.DELIVERED: ConsequenceStatus.CLOSED,
+}
+
+
+class Consequence(models.Model):
+    """A recognition, coaching session, corrective action or remedial training for one subject,
+    proposed by a rule (or by hand) with the evidence behind it."""
+
+    rule = models.ForeignKey(
+        Rule, on_delete=models.PROTECT, null=True, blank=True, related_name="consequences"
+    )
+    subject_kind = models.CharField(max_length=10, choices=SubjectKind.choices)
+    employee = models.ForeignKey(
+        Employee, on_delete=models.CASCADE, null=True, blank=True, related_name="consequences"
+    )
+    team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, null=True, blank=True, related_name="consequences"
+    )
+    location = models.ForeignKey(
+        Location,
+        on_delete=models.CASCADE,
+        related_name="consequences",
+        help_text="Where the subject works; for a location subject, the location itself.",
+    )
+    action = models.CharField(max_length=20, choices=Action.choices)
+    polarity = models.CharField(max_length=8, choices=Polarity.choices)
+    period_kind = models.CharField(max_length=7, choices=PeriodKind.choices, blank=True)
+    period_start = models.DateField(null=True, blank=True)
+    # Rules are idempotent: one consequence per rule, subject and period (or deviation).
+    dedupe_key = models.CharField(max_length=120, unique=True, null=True, blank=True, editable=False)
+    deviation = models.OneToOneField(
+        Deviation, on_delete=models.PROTECT, null=True, blank=True, related_name="corrective_action"
+    )
+    evidence = models.ManyToManyField(Scorecard, blank=True, related_name="consequences")
+    summary = models.CharField(max_length=200)
+    status = models.CharField(
+        max_length=10, choices=ConsequenceStatus.choices, default=ConsequenceStatus.PROPOSED
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="consequences_owned",
+    )
+    due_on = models.DateField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+    closure_note = models.TextField(blank=True, help_text="What was done. Required to close.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    scope_paths = {"location": "location", "team": "team", "employee": "employee"}
+
+    class Meta:
+        ordering = ["status", "due_on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(subject_kind=SubjectKind.EMPLOYEE, employee__isnull=False)
+                | Q(subject_kind=SubjectKind.TEAM, team__isnull=False, employee__isnull=True)
+                | Q(subject_kind=SubjectKind.LOCATION, team__isnull=True, employee__isnull=True),
+                name="consequence_subject_matches_kind",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=ConsequenceStatus.CLOSED)
+                | (~Q(closure_note="") & Q(closed_at__isnull=False)),
+                name="consequence_closed_has_note",
+            ),
+            models.CheckConstraint(
+                condition=Q(deviation__isnull=True)
+                | Q(action=Action.CORRECTIVE_ACTION, polarity=Polarity.NEGATIVE),
+                name="consequence_deviation_needs_corrective_action",
+            ),
+            models.CheckConstraint(
+                condition=Q(polarity=Polarity.POSITIVE, action=Action.RECOGNITION)
+                | (Q(polarity=Polarity.NEGATIVE) & ~Q(action=Action.RECOGNITION)),
+                name="consequence_polarity_matches_action",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ConsequenceStatus.values), name="consequence_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()}: {self.subject_label}"
+
+    @property
+    def subject_label(self) -> str:
+        if self.subject_kind == SubjectKind.EMPLOYEE:
+            return str(self.employee)
+        if self.subject_kind == SubjectKind.TEAM:
+            return str(self.team)
+        return str(self.location)
+
+    @property
+    def is_overdue(self) -> bool:
+        return bool(
+            self.due_on and self.status != ConsequenceStatus.CLOSED and self.due_on < timezone.localdate()
+        )
+
+    def clean(self) -> None:
+        errors = {}
+        if self.status == ConsequenceStatus.CLOSED and not self.closure_note.strip():
+            errors["closure_note"] = "Say what was done before closing" + (
+                ": a deviation is closed only by a corrective action." if self.deviation_id else "."
+            )
+        if self.deviation_id and self.action != Action.CORRECTIVE_ACTION:
+            errors["action"] = "A deviation of a non-negotiable standard is answered by a corrective action."
+        subject_field = {"employee": self.employee_id, "team": self.team_id, "location": self.location_id}
+        if self.subject_kind and not subject_field.get(self.subject_kind):
+            errors[self.subject_kind] = f"Choose the {self.subject_kind} this consequence is for."
+        if errors:
+            raise ValidationError(errors)

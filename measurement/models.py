@@ -1,0 +1,359 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+
+from organization.models import Employee, Location, Team
+from standards.models import Standard
+from touchpoints.models import Touchpoint
+
+# Scope through the location/team/employee columns that evidence rows carry.
+EVIDENCE_SCOPE = {"location": "location", "team": "team", "employee": "employee"}
+
+
+class EvaluationMethod(models.TextChoices):
+    MYSTERY_SHOP = "mystery_shop", "Mystery shop"
+    QA_REVIEW = "qa_review", "QA review"
+    AUDIT = "audit", "Audit"
+
+
+class Evaluation(models.Model):
+    """A mystery shop, QA review or audit: several observations scored together.
+
+    The score is the weighted share of items passed; a failed critical item fails the whole
+    evaluation whatever the score.
+    """
+
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="evaluations")
+    team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, null=True, blank=True, related_name="evaluations"
+    )
+    employee = models.ForeignKey(
+        Employee, on_delete=models.PROTECT, null=True, blank=True, related_name="evaluations"
+    )
+    touchpoint = models.ForeignKey(
+        Touchpoint, on_delete=models.PROTECT, null=True, blank=True, related_name="evaluations"
+    )
+    method = models.CharField(max_length=12, choices=EvaluationMethod.choices)
+    evaluated_at = models.DateTimeField()
+    evaluator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="evaluations"
+    )
+    score = models.DecimalField(
+        max_digits=5, decimal_places=2, help_text="Weighted share of items passed, in percent."
+    )
+    critical_failed = models.BooleanField(default=False)
+    passed = models.BooleanField(
+        help_text="False when the score is below the pass mark or a critical item failed."
+    )
+    comment = models.TextField(blank=True)
+    external_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    scope_paths = EVIDENCE_SCOPE
+
+    class Meta:
+        ordering = ["-evaluated_at"]
+        permissions = [("record_evaluation", "Can record mystery shops, QA reviews and audits")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(score__gte=0) & Q(score__lte=100), name="evaluation_score_0_100"
+            ),
+            models.CheckConstraint(
+                condition=Q(critical_failed=False) | Q(passed=False), name="evaluation_critical_failure_fails"
+            ),
+            models.CheckConstraint(
+                condition=Q(method__in=EvaluationMethod.values), name="evaluation_method_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_method_display()} at {self.location.code}, {self.evaluated_at:%d %b %Y}"
+
+
+class Source(models.TextChoices):
+    MYSTERY_SHOP = "mystery_shop", "Mystery shop"
+    QA_REVIEW = "qa_review", "QA review"
+    AUDIT = "audit", "Audit"
+    OPERATIONAL = "operational", "Operational metric"
+    SELF_CHECK = "self_check", "Self check"
+
+
+class Observation(models.Model):
+    """One measured fact about one standard. Immutable once recorded: a correction is a new
+    row that supersedes the old one."""
+
+    standard = models.ForeignKey(Standard, on_delete=models.PROTECT, related_name="observations")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="observations")
+    team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, null=True, blank=True, related_name="observations"
+    )
+    employee = models.ForeignKey(
+        Employee, on_delete=models.PROTECT, null=True, blank=True, related_name="observations"
+    )
+    touchpoint = models.ForeignKey(
+        Touchpoint, on_delete=models.PROTECT, null=True, blank=True, related_name="observations"
+    )
+    source = models.CharField(max_length=12, choices=Source.choices)
+    observed_at = models.DateTimeField()
+    value = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
+    passed = models.BooleanField()
+    evaluation = models.ForeignKey(
+        Evaluation, on_delete=models.CASCADE, null=True, blank=True, related_name="observations"
+    )
+    weight = models.DecimalField(max_digits=5, decimal_places=2, default=1)
+    critical = models.BooleanField(
+        default=False, help_text="In an evaluation: failing this item fails it all."
+    )
+    comment = models.TextField(blank=True)
+    external_id = models.CharField(
+        max_length=100,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="The sender's id: a resend is stored once.",
+    )
+    supersedes = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="superseded_by"
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    scope_paths = EVIDENCE_SCOPE
+
+    class Meta:
+        ordering = ["-observed_at"]
+        indexes = [
+            models.Index(fields=["observed_at"], name="observation_observed_idx"),
+            models.Index(fields=["location", "observed_at"], name="observation_location_idx"),
+            models.Index(fields=["standard", "observed_at"], name="observation_standard_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(weight__gt=0), name="observation_weight_positive"),
+            models.CheckConstraint(condition=Q(source__in=Source.values), name="observation_source_valid"),
+            models.CheckConstraint(
+                condition=Q(supersedes__isnull=True) | ~Q(supersedes=F("pk")),
+                name="observation_not_self_superseding",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        verdict = "passed" if self.passed else "failed"
+        return f"{self.standard.code} {verdict} at {self.location.code}, {self.observed_at:%d %b %Y %H:%M}"
+
+    def save(self, *args, **kwargs):
+        # Evidence is never edited in place: a correction is recorded as a new observation.
+        if not self._state.adding:
+            raise ValidationError(
+                "An observation cannot be changed once recorded; record a correction instead."
+            )
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        errors = {}
+        if self.team_id and self.location_id and self.team.location_id != self.location_id:
+            errors["team"] = f"Team “{self.team.name}” is not at {self.location}."
+        if self.employee_id and self.location_id and self.employee.location_id != self.location_id:
+            errors["employee"] = f"{self.employee} does not work at {self.location}."
+        if self.standard_id and self.standard.measure_kind != "pass_fail":
+            if self.value is None:
+                errors["value"] = (
+                    f"{self.standard.code} is measured as {self.standard.measure_summary}: enter the value."
+                )
+            elif self.passed is not None and self.passed != self.standard.passes(self.value):
+                errors["passed"] = (
+                    f"A value of {self.value} does not agree with passed={self.passed} "
+                    f"for {self.standard.measure_summary}."
+                )
+        rating = self.standard_id and self.standard.measure_kind == "rating"
+        if rating and self.value is not None and not 1 <= self.value <= 5:
+            errors["value"] = "A rating lies on the 1–5 scale."
+        if errors:
+            raise ValidationError(errors)
+
+
+class FeedbackChannel(models.TextChoices):
+    WEB_FORM = "web_form", "Web form"
+    QR_CODE = "qr_code", "QR code at the location"
+    EMAIL = "email", "Email survey"
+    PHONE = "phone", "Phone survey"
+    API = "api", "Another system"
+
+
+class Feedback(models.Model):
+    """A customer's answer: satisfaction (CSAT 1–5), likelihood to recommend (NPS 0–10) and words.
+
+    Anonymous unless the customer leaves contact details and consents to be contacted.
+    """
+
+    touchpoint = models.ForeignKey(Touchpoint, on_delete=models.PROTECT, related_name="feedback")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="feedback")
+    submitted_at = models.DateTimeField()
+    csat = models.PositiveSmallIntegerField(
+        "satisfaction (1–5)", null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    nps = models.PositiveSmallIntegerField(
+        "likelihood to recommend (0–10)", null=True, blank=True, validators=[MaxValueValidator(10)]
+    )
+    comment = models.TextField(blank=True)
+    channel = models.CharField(
+        max_length=10, choices=FeedbackChannel.choices, default=FeedbackChannel.WEB_FORM
+    )
+    contact_name = models.CharField(max_length=120, blank=True)
+    contact_email = models.EmailField(blank=True)
+    contact_consent = models.BooleanField(default=False)
+    external_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
+    recorded_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    scope_paths = {"location": "location"}
+
+    class Meta:
+        ordering = ["-submitted_at"]
+        verbose_name_plural = "feedback"
+        indexes = [models.Index(fields=["location", "submitted_at"], name="feedback_location_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(csat__isnull=True) | (Q(csat__gte=1) & Q(csat__lte=5)), name="feedback_csat_1_5"
+            ),
+            models.CheckConstraint(
+                condition=Q(nps__isnull=True) | (Q(nps__gte=0) & Q(nps__lte=10)), name="feedback_nps_0_10"
+            ),
+            models.CheckConstraint(
+                condition=Q(csat__isnull=False) | Q(nps__isnull=False) | ~Q(comment=""),
+                name="feedback_not_empty",
+            ),
+            models.CheckConstraint(
+                condition=Q(contact_consent=True) | (Q(contact_name="") & Q(contact_email="")),
+                name="feedback_contact_needs_consent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Feedback on {self.touchpoint} at {self.location.code}, {self.submitted_at:%d %b %Y}"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.csat is None and self.nps is None and not self.comment.strip():
+            errors["__all__"] = "Give a rating, a score or a comment."
+        if (self.contact_name or self.contact_email) and not self.contact_consent:
+            errors["contact_consent"] = (
+                "Tick the consent box so we may contact you, or leave your details out."
+            )
+        if errors:
+            raise ValidationError(errors)
+
+
+class PeriodKind(models.TextChoices):
+    DAY = "day", "Day"
+    WEEK = "week", "Week"
+    MONTH = "month", "Month"
+    QUARTER = "quarter", "Quarter"
+
+
+class Grain(models.TextChoices):
+    ORGANISATION = "org", "Organisation"
+    LOCATION = "location", "Location"
+    TEAM = "team", "Team"
+    EMPLOYEE = "employee", "Employee"
+    STANDARD = "standard", "Standard"
+    TOUCHPOINT = "touchpoint", "Touchpoint"
+    LOCATION_STANDARD = "location_standard", "Location × standard"
+
+
+class Scorecard(models.Model):
+    """Rollup output for one period and one grain. Written only by the rollup, with upserts on
+    (period kind, period start, grain, grain key); the key is never null so the upsert works
+    the same on SQLite and PostgreSQL."""
+
+    period_kind = models.CharField(max_length=7, choices=PeriodKind.choices)
+    period_start = models.DateField()
+    grain = models.CharField(max_length=20, choices=Grain.choices)
+    grain_key = models.CharField(max_length=60, help_text="e.g. 'location=3' or 'location=3|standard=7'.")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    employee = models.ForeignKey(Employee, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    standard = models.ForeignKey(Standard, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    touchpoint = models.ForeignKey(
+        Touchpoint, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    observations = models.PositiveIntegerField(default=0)
+    passed = models.PositiveIntegerField(default=0)
+    pass_rate = models.FloatField(null=True, blank=True)
+    pass_rate_low = models.FloatField(null=True, blank=True)
+    pass_rate_high = models.FloatField(null=True, blank=True)
+    mean_value = models.FloatField(null=True, blank=True)
+    target_rate = models.FloatField(null=True, blank=True)
+    target_met = models.BooleanField(null=True)
+    deviations = models.PositiveIntegerField(default=0)
+    feedback_count = models.PositiveIntegerField(default=0)
+    csat_n = models.PositiveIntegerField(default=0)
+    csat = models.FloatField(null=True, blank=True)
+    nps_n = models.PositiveIntegerField(default=0)
+    nps = models.FloatField(null=True, blank=True)
+    nps_low = models.FloatField(null=True, blank=True)
+    nps_high = models.FloatField(null=True, blank=True)
+    computed_at = models.DateTimeField()
+
+    scope_paths = EVIDENCE_SCOPE
+
+    class Meta:
+        ordering = ["-period_start", "grain", "grain_key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["period_kind", "period_start", "grain", "grain_key"], name="scorecard_one_per_grain"
+            ),
+            models.CheckConstraint(condition=Q(passed__lte=F("observations")), name="scorecard_passed_le_n"),
+            models.CheckConstraint(
+                condition=Q(pass_rate__isnull=True) | (Q(pass_rate__gte=0) & Q(pass_rate__lte=1)),
+                name="scorecard_pass_rate_0_1",
+            ),
+            models.CheckConstraint(
+                condition=Q(period_kind__in=PeriodKind.values), name="scorecard_period_valid"
+            ),
+            models.CheckConstraint(condition=Q(grain__in=Grain.values), name="scorecard_grain_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_period_kind_display()} from {self.period_start}: {self.get_grain_display()} {self.grain_key}"
+
+
+class DeviationStatus(models.TextChoices):
+    # No "excused": a deviation of a non-negotiable standard is closed only by a corrective action.
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed by corrective action"
+
+
+class Deviation(models.Model):
+    """A failed observation of a non-negotiable standard, recorded at intake."""
+
+    observation = models.OneToOneField(Observation, on_delete=models.PROTECT, related_name="deviation")
+    standard = models.ForeignKey(Standard, on_delete=models.PROTECT, related_name="deviations")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="deviations")
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, null=True, blank=True, related_name="deviations")
+    employee = models.ForeignKey(
+        Employee, on_delete=models.PROTECT, null=True, blank=True, related_name="deviations"
+    )
+    detected_at = models.DateTimeField()
+    status = models.CharField(max_length=6, choices=DeviationStatus.choices, default=DeviationStatus.OPEN)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    scope_paths = EVIDENCE_SCOPE
+
+    class Meta:
+        ordering = ["status", "-detected_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=DeviationStatus.values), name="deviation_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status=DeviationStatus.OPEN, closed_at__isnull=True)
+                | Q(status=DeviationStatus.CLOSED, closed_at__isnull=False),
+                name="deviation_closed_has_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Deviation of {self.standard.code} at {self.location.code}, {self.detected_at:%d %b %Y}"

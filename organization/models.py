@@ -1,0 +1,97 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models.functions import Upper
+
+code_validator = RegexValidator(
+    r"^[A-Z0-9][A-Z0-9_-]{0,19}$",
+    "Use 1–20 capital letters, digits, '-' or '_', starting with a letter or digit (for example LDN-01).",
+)
+
+
+class Location(models.Model):
+    """A place where customers meet the organisation: a store, branch, contact centre or office."""
+
+    code = models.CharField(
+        max_length=20,
+        unique=True,
+        validators=[code_validator],
+        help_text="Short unique code used in URLs, imports and the API, e.g. LDN-01.",
+    )
+    name = models.CharField(max_length=120)
+    region = models.CharField(max_length=80, help_text="Regions group locations for comparison.")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["region", "name"]
+        constraints = [
+            models.UniqueConstraint(Upper("code"), name="location_code_unique_ci"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=120)
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="teams")
+    managers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="managed_teams",
+        help_text="Managers who see this team's records, scorecards and consequences.",
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["location__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["location", "name"], name="team_name_unique_per_location"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} · {self.location.code}"
+
+
+class Role(models.TextChoices):
+    STAFF = "staff", "Staff"
+    MANAGER = "manager", "Manager"
+    ADMIN = "admin", "Admin"
+
+
+class Employee(models.Model):
+    """The employee profile of a user: where they work and what role they play in the program."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="employee")
+    employee_number = models.CharField(max_length=20, unique=True)
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.STAFF)
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="employees")
+    team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="members")
+    managed_locations = models.ManyToManyField(
+        Location,
+        blank=True,
+        related_name="managers",
+        help_text="A manager sees every team and employee of these locations.",
+    )
+    job_title = models.CharField(max_length=120, blank=True)
+    hired_on = models.DateField()
+    active = models.BooleanField(default=True)
+
+    scope_paths = {"location": "location", "team": "team", "employee": "pk"}
+
+    class Meta:
+        ordering = ["user__last_name", "user__first_name"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(role__in=Role.values), name="employee_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        full_name = self.user.get_full_name() or self.user.get_username()
+        return f"{full_name} ({self.employee_number})"
+
+    def clean(self) -> None:
+        if self.team_id and self.location_id and self.team.location_id != self.location_id:
+            raise ValidationError(
+                {"team": f"Team “{self.team.name}” belongs to {self.team.location}, not to this location."}
+            )

@@ -1,0 +1,119 @@
+"""Who may see what: the one place where record scope is decided.
+
+Every list, detail, export and API view filters through `scope_queryset`, and fetches
+single objects through `get_in_scope`, so that an object outside a user's scope answers
+404 everywhere in the same way.
+
+A model opts in by declaring `scope_paths`, the lookups from it to a location, a team and
+an employee, for example ``{"location": "employee__location", "team": "employee__team",
+"employee": "employee"}``. A missing key means the model has no such link.
+
+- admin (superuser or role admin): everything;
+- manager: records of the locations they manage, of the teams they manage, and their own;
+- staff: their own records only;
+- anonymous or a user without an employee profile: nothing.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Model, Q, QuerySet
+from django.http import Http404
+
+from .models import Employee, Location, Role
+
+
+def employee_of(user) -> Employee | None:
+    """The user's employee profile, or None (anonymous users and bare accounts)."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    try:
+        return user.employee
+    except Employee.DoesNotExist:
+        return None
+
+
+def role_of(user) -> str | None:
+    """admin, manager, staff, or None for anonymous users and accounts with no profile."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    if user.is_superuser:
+        return Role.ADMIN
+    employee = employee_of(user)
+    return employee.role if employee else None
+
+
+def managed_location_ids(user) -> set[int]:
+    employee = employee_of(user)
+    if employee is None or employee.role != Role.MANAGER:
+        return set()
+    return set(employee.managed_locations.values_list("pk", flat=True))
+
+
+def managed_team_ids(user) -> set[int]:
+    if role_of(user) != Role.MANAGER:
+        return set()
+    return set(user.managed_teams.values_list("pk", flat=True))
+
+
+def scope_filter(user, model: type[Model]) -> Q | None:
+    """The filter a user's scope puts on `model`; None means no restriction (admins)."""
+    role = role_of(user)
+    if role == Role.ADMIN:
+        return None
+    paths = getattr(model, "scope_paths", None)
+    if paths is None:
+        raise TypeError(f"{model.__name__} declares no scope_paths, so it cannot be scoped")
+    nothing = Q(pk__in=[])
+    employee = employee_of(user)
+    if role is None or employee is None:
+        return nothing
+
+    own = Q(**{paths["employee"]: employee.pk}) if "employee" in paths else nothing
+    if role == Role.STAFF:
+        return own
+
+    scope = own
+    if "location" in paths:
+        scope |= Q(**{f"{paths['location']}__in": managed_location_ids(user)})
+    if "team" in paths:
+        scope |= Q(**{f"{paths['team']}__in": managed_team_ids(user)})
+    return scope
+
+
+def scope_queryset(user, queryset: QuerySet) -> QuerySet:
+    """`queryset` narrowed to what `user` may see."""
+    condition = scope_filter(user, queryset.model)
+    return queryset if condition is None else queryset.filter(condition).distinct()
+
+
+def get_in_scope(user, queryset: QuerySet, **lookup):
+    """The object matching `lookup` inside the user's scope; Http404 outside it or if absent."""
+    try:
+        return scope_queryset(user, queryset).get(**lookup)
+    except queryset.model.DoesNotExist as exc:
+        raise Http404(f"No {queryset.model._meta.verbose_name} found in your scope.") from exc
+
+
+def location_queryset_for(user, queryset: QuerySet) -> QuerySet:
+    """Locations a user may see: all for admins, managed ones (incl. via teams) for managers,
+    their own for staff."""
+    role = role_of(user)
+    if role == Role.ADMIN:
+        return queryset
+    employee = employee_of(user)
+    if employee is None:
+        return queryset.none()
+    if role == Role.STAFF:
+        return queryset.filter(pk=employee.location_id)
+    team_locations = user.managed_teams.values_list("location_id", flat=True)
+    return queryset.filter(
+        Q(pk__in=managed_location_ids(user)) | Q(pk__in=team_locations) | Q(pk=employee.location_id)
+    ).distinct()
+
+
+def get_location_for(user, pk):
+    """The location `pk` if the user may see it, else Http404."""
+    try:
+        return location_queryset_for(user, Location.objects.all()).get(pk=pk)
+    except Location.DoesNotExist as exc:
+        raise Http404("No location found in your scope.") from exc
