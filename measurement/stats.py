@@ -271,7 +271,9 @@ class FunnelPoint:
     below998: bool
 
 
-def funnel_points(rows: Sequence[tuple[str, int, int]], target_rate: float | None = None) -> list[FunnelPoint]:
+def funnel_points(
+    rows: Sequence[tuple[str, int, int]], target_rate: float | None = None
+) -> list[FunnelPoint]:
     """Place units (teams, sites) on a funnel plot.
 
     Inputs: rows of (label, successes, n); target_rate defaults to the pooled rate sum(successes) / sum(n).
@@ -287,6 +289,8 @@ def funnel_points(rows: Sequence[tuple[str, int, int]], target_rate: float | Non
     if target_rate is None:
         total = sum(row[2] for row in rows)
         target_rate = sum(row[1] for row in rows) / total if total else None
+    elif not 0.0 <= _number("target_rate", target_rate) <= 1.0:
+        raise ValueError(f"target_rate must be within [0, 1], got {target_rate}")
     points = []
     for label, successes, n in rows:
         rate = successes / n if n else None
@@ -345,7 +349,7 @@ def western_electric_flags(
         raise ValueError("sigma must be >= 0")
 
     def sides(k: float) -> list[int]:
-        return [_side(x, c, s, k) for x, s in zip(xs, sigmas)]
+        return [_side(x, c, s, k) for x, s in zip(xs, sigmas, strict=True)]
 
     beyond1, beyond2, beyond3, centre_side = sides(1), sides(2), sides(3), sides(0)
     flags: list[list[int]] = []
@@ -390,7 +394,7 @@ def xmr_limits(values: Sequence[float]) -> XmrResult:
     if len(xs) < 2:
         raise ValueError(f"an XmR chart needs at least 2 values, got {len(xs)}")
     centre = math.fsum(xs) / len(xs)
-    moving_ranges = [abs(b - a) for a, b in zip(xs, xs[1:])]
+    moving_ranges = [abs(b - a) for a, b in zip(xs[:-1], xs[1:], strict=True)]
     mr_bar = math.fsum(moving_ranges) / len(moving_ranges)
     sigma = mr_bar / D2
     mr_ucl = D4 * mr_bar

@@ -19,7 +19,7 @@ from __future__ import annotations
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 
-from .models import Employee, Location, Role
+from .models import Employee, Location, Role, Team
 
 
 def employee_of(user) -> Employee | None:
@@ -42,17 +42,19 @@ def role_of(user) -> str | None:
     return employee.role if employee else None
 
 
-def managed_location_ids(user) -> set[int]:
+def managed_location_ids(user) -> QuerySet:
+    """Ids of the locations a manager manages, as a subquery (no extra round trip)."""
     employee = employee_of(user)
     if employee is None or employee.role != Role.MANAGER:
-        return set()
-    return set(employee.managed_locations.values_list("pk", flat=True))
+        return Location.objects.none().values("pk")
+    return Location.objects.filter(managers=employee).values("pk")
 
 
-def managed_team_ids(user) -> set[int]:
+def managed_team_ids(user) -> QuerySet:
+    """Ids of the teams a manager manages, as a subquery."""
     if role_of(user) != Role.MANAGER:
-        return set()
-    return set(user.managed_teams.values_list("pk", flat=True))
+        return Team.objects.none().values("pk")
+    return Team.objects.filter(managers=user).values("pk")
 
 
 def scope_filter(user, model: type[Model]) -> Q | None:
@@ -81,9 +83,9 @@ def scope_filter(user, model: type[Model]) -> Q | None:
 
 
 def scope_queryset(user, queryset: QuerySet) -> QuerySet:
-    """`queryset` narrowed to what `user` may see."""
+    """`queryset` narrowed to what `user` may see (subqueries only, so no duplicate rows)."""
     condition = scope_filter(user, queryset.model)
-    return queryset if condition is None else queryset.filter(condition).distinct()
+    return queryset if condition is None else queryset.filter(condition)
 
 
 def get_in_scope(user, queryset: QuerySet, **lookup):
@@ -105,10 +107,10 @@ def location_queryset_for(user, queryset: QuerySet) -> QuerySet:
         return queryset.none()
     if role == Role.STAFF:
         return queryset.filter(pk=employee.location_id)
-    team_locations = user.managed_teams.values_list("location_id", flat=True)
+    team_locations = Team.objects.filter(managers=user).values("location_id")
     return queryset.filter(
         Q(pk__in=managed_location_ids(user)) | Q(pk__in=team_locations) | Q(pk=employee.location_id)
-    ).distinct()
+    )
 
 
 def get_location_for(user, pk):

@@ -219,8 +219,8 @@ def _minutes(name: str, default: int) -> timedelta:
 # dropped instead of piling up behind a stopped worker.
 HOUSEKEEPING_INTERVAL = _minutes("HOUSEKEEPING_INTERVAL_MINUTES", 15)
 CELERY_BEAT_SCHEDULE = {
-    "training-refresh-completion-expiry": {
-        "task": "training.tasks.refresh_expired_completions",
+    "training-sync-assignments": {
+        "task": "training.tasks.sync_assignments",
         "schedule": HOUSEKEEPING_INTERVAL,
         "options": {"expires": HOUSEKEEPING_INTERVAL.total_seconds() * 0.9},
     },
@@ -266,3 +266,5 @@ LOGGING = {
 }
 
 VAR_DIR.mkdir(parents=True, exist_ok=True)
+if DEBUG:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns about a missing folder

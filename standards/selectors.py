@@ -1,0 +1,33 @@
+"""Reads for standards: which apply to whom, what is still to acknowledge, coverage of touchpoints."""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from organization.models import Employee
+from touchpoints.models import Touchpoint
+
+from .models import Acknowledgement, Standard, Status
+
+
+def standards_for_employee(employee: Employee) -> QuerySet[Standard]:
+    """Active standards that apply to the employee: those for every team, or for theirs."""
+    return (
+        Standard.objects.filter(status=Status.ACTIVE)
+        .filter(Q(teams__isnull=True) | Q(teams=employee.team_id))
+        .distinct()
+    )
+
+
+def standards_to_acknowledge(employee: Employee) -> QuerySet[Standard]:
+    """Standards that apply to the employee whose version in force they have not accepted yet."""
+    accepted = Acknowledgement.objects.filter(
+        employee=employee, standard=OuterRef("pk"), version=OuterRef("version")
+    )
+    return standards_for_employee(employee).filter(~Exists(accepted)).order_by("code")
+
+
+def uncovered_touchpoints() -> QuerySet[Touchpoint]:
+    """Active touchpoints with no active standard: the coverage gaps of the program."""
+    covering = Standard.objects.filter(status=Status.ACTIVE, touchpoints=OuterRef("pk"))
+    return Touchpoint.objects.filter(active=True).filter(~Exists(covering))

@@ -1,0 +1,58 @@
+"""Role fixtures shared by every test: staff, manager, other_manager, admin, anonymous.
+
+`manager` manages location A (where `staff` works); `other_manager` manages location B.
+"""
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+
+from organization.models import Role
+from organization.services import employee_sync_groups
+from tests import factories
+
+
+@pytest.fixture
+def location_a(db):
+    return factories.LocationFactory(code="AAA-01", name="Alpha Street", region="North")
+
+
+@pytest.fixture
+def location_b(db):
+    return factories.LocationFactory(code="BBB-01", name="Beta Road", region="South")
+
+
+def _employee(role, location, username, **extra):
+    employee = factories.EmployeeFactory(
+        role=role, location=location, user=factories.UserFactory(username=username), **extra
+    )
+    employee_sync_groups(employee=employee)
+    return employee
+
+
+@pytest.fixture
+def staff(location_a):
+    return _employee(Role.STAFF, location_a, "staff").user
+
+
+@pytest.fixture
+def manager(location_a):
+    employee = _employee(Role.MANAGER, location_a, "manager", job_title="Store manager")
+    employee.managed_locations.add(location_a)
+    return employee.user
+
+
+@pytest.fixture
+def other_manager(location_b):
+    employee = _employee(Role.MANAGER, location_b, "other_manager", job_title="Store manager")
+    employee.managed_locations.add(location_b)
+    return employee.user
+
+
+@pytest.fixture
+def admin(location_a):
+    return _employee(Role.ADMIN, location_a, "admin", job_title="Program administrator").user
+
+
+@pytest.fixture
+def anonymous():
+    return AnonymousUser()
