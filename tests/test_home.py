@@ -23,7 +23,9 @@ def test_login_page_renders(client):
 
 def test_staff_lands_on_their_own_page(client, staff, home_url):
     standard = factories.StandardFactory(title="Greet every customer")
-    factories.AssignmentFactory(employee=staff.employee, course=factories.CourseFactory(title="Welcome course"))
+    factories.AssignmentFactory(
+        employee=staff.employee, course=factories.CourseFactory(title="Welcome course")
+    )
     client.force_login(staff)
     response = client.get(home_url)
     assert response.status_code == 200
@@ -69,7 +71,9 @@ def test_user_without_profile_is_told_what_to_do(db, client, home_url):
     assert b"no employee profile" in response.content
 
 
-def test_home_query_count_does_not_grow_with_data(client, manager, location_a, home_url, django_assert_max_num_queries):
+def test_home_query_count_does_not_grow_with_data(
+    client, manager, location_a, home_url, django_assert_max_num_queries
+):
     factories.ObservationFactory.create_batch(30, location=location_a)
     client.force_login(manager)
     with django_assert_max_num_queries(20):

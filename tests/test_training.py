@@ -1,0 +1,146 @@
+from datetime import date, timedelta
+
+import pytest
+
+from organization.models import Role
+from tests import factories
+from training.models import Assignment, Audience, CompletionStatus
+from training.selectors import TrainingStatus, training_status, training_status_for
+from training.services import assignments_sync
+from training.tasks import sync_assignments
+
+TODAY = date(2026, 6, 15)
+
+
+@pytest.fixture
+def course(db):
+    return factories.CourseFactory(refresher_interval_days=365)
+
+
+def test_a_requirement_for_everyone_assigns_every_active_employee(course):
+    factories.RequirementFactory(course=course, due_within_days=30)
+    employees = factories.EmployeeFactory.create_batch(3, hired_on=TODAY - timedelta(days=400))
+    factories.EmployeeFactory(active=False)
+
+    assert assignments_sync(today=TODAY) == {"created": 3, "reactivated": 0, "deactivated": 0}
+
+    assignments = Assignment.objects.filter(course=course)
+    assert {a.employee_id for a in assignments} == {e.pk for e in employees}
+    assert {(a.assigned_on, a.due_on) for a in assignments} == {(TODAY, TODAY + timedelta(days=30))}
+
+
+def test_a_new_starters_deadline_runs_from_their_hire_date(course):
+    factories.RequirementFactory(course=course, due_within_days=30)
+    starter = factories.EmployeeFactory(hired_on=TODAY - timedelta(days=10))
+    assignments_sync(today=TODAY)
+    assignment = Assignment.objects.get(employee=starter)
+    assert assignment.assigned_on == TODAY - timedelta(days=10)
+    assert assignment.due_on == TODAY + timedelta(days=20)
+
+
+def test_requirements_by_role_team_and_location_reach_only_their_audience(db):
+    manager = factories.EmployeeFactory(role=Role.MANAGER)
+    staff = factories.EmployeeFactory()
+    for_managers = factories.RequirementFactory(audience=Audience.ROLE, role=Role.MANAGER)
+    for_team = factories.RequirementFactory(audience=Audience.TEAM, team=staff.team)
+    for_location = factories.RequirementFactory(audience=Audience.LOCATION, location=manager.location)
+
+    assignments_sync(today=TODAY)
+
+    pairs = set(Assignment.objects.values_list("employee_id", "course_id"))
+    assert pairs == {
+        (manager.pk, for_managers.course_id),
+        (staff.pk, for_team.course_id),
+        (manager.pk, for_location.course_id),
+    }
+
+
+def test_the_shortest_deadline_wins_when_two_requirements_ask_for_one_course(course):
+    employee = factories.EmployeeFactory(hired_on=TODAY - timedelta(days=400))
+    factories.RequirementFactory(course=course, due_within_days=60)
+    factories.RequirementFactory(course=course, audience=Audience.TEAM, team=employee.team, due_within_days=7)
+    assignments_sync(today=TODAY)
+    assert Assignment.objects.get(employee=employee).due_on == TODAY + timedelta(days=7)
+
+
+def test_sync_is_idempotent_and_switches_off_what_is_no_longer_required(course):
+    requirement = factories.RequirementFactory(course=course)
+    factories.EmployeeFactory.create_batch(2)
+    assignments_sync(today=TODAY)
+    assert assignments_sync(today=TODAY) == {"created": 0, "reactivated": 0, "deactivated": 0}
+
+    requirement.delete()
+    assert assignments_sync(today=TODAY) == {"created": 0, "reactivated": 0, "deactivated": 2}
+    assert Assignment.objects.filter(active=True).count() == 0
+
+    factories.RequirementFactory(course=course, due_within_days=5)
+    later = TODAY + timedelta(days=40)
+    assert assignments_sync(today=later) == {"created": 0, "reactivated": 2, "deactivated": 0}
+    assert set(Assignment.objects.values_list("assigned_on", "due_on")) == {
+        (later, later + timedelta(days=5))
+    }
+
+
+def test_the_periodic_task_runs_the_sync(course, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    factories.RequirementFactory(course=course)
+    factories.EmployeeFactory()
+    result = sync_assignments.delay().get()
+    assert result["created"] == 1
+    assert Assignment.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("due_in_days", "verified_days_ago", "expires_in_days", "expected"),
+    [
+        (30, None, None, TrainingStatus.NOT_STARTED),
+        (10, None, None, TrainingStatus.DUE),
+        (-1, None, None, TrainingStatus.OVERDUE),
+        (-1, 100, None, TrainingStatus.CURRENT),
+        (-1, 100, 200, TrainingStatus.CURRENT),
+        (-1, 340, 25, TrainingStatus.EXPIRING_SOON),
+        (-1, 340, 0, TrainingStatus.EXPIRING_SOON),
+        (-1, 400, -1, TrainingStatus.EXPIRED),
+    ],
+)
+def test_training_status(due_in_days, verified_days_ago, expires_in_days, expected):
+    status = training_status(
+        due_on=TODAY + timedelta(days=due_in_days),
+        verified_on=None if verified_days_ago is None else TODAY - timedelta(days=verified_days_ago),
+        expires_on=None if expires_in_days is None else TODAY + timedelta(days=expires_in_days),
+        today=TODAY,
+    )
+    assert status == expected
+
+
+def test_status_uses_the_latest_verified_completion_and_flags_pending_ones(
+    course, django_assert_max_num_queries
+):
+    employee = factories.EmployeeFactory()
+    factories.AssignmentFactory(
+        employee=employee,
+        course=course,
+        assigned_on=TODAY - timedelta(days=31),
+        due_on=TODAY - timedelta(days=1),
+    )
+    factories.CompletionFactory(
+        employee=employee,
+        course=course,
+        completed_on=TODAY - timedelta(days=500),
+        status=CompletionStatus.VERIFIED,
+    )
+    factories.CompletionFactory(
+        employee=employee,
+        course=course,
+        completed_on=TODAY - timedelta(days=20),
+        status=CompletionStatus.VERIFIED,
+    )
+    factories.CompletionFactory(employee=employee, course=course, completed_on=TODAY - timedelta(days=2))
+
+    with django_assert_max_num_queries(1):
+        [row] = training_status_for(Assignment.objects.filter(employee=employee), today=TODAY)
+
+    assert row.status == TrainingStatus.CURRENT
+    assert row.verified_on == TODAY - timedelta(days=20)
+    assert row.expires_on == TODAY - timedelta(days=20) + timedelta(days=365)
+    assert row.awaiting_verification
