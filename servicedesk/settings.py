@@ -230,6 +230,12 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# --- Measurement -----------------------------------------------------------------------
+# An evaluation passes when its weighted score reaches this mark and no critical item failed.
+EVALUATION_PASS_MARK = env.int("EVALUATION_PASS_MARK", default=80)
+# Clocks differ: evidence stamped a little in the future is accepted, more is refused.
+INTAKE_FUTURE_TOLERANCE = timedelta(minutes=env.int("INTAKE_FUTURE_TOLERANCE_MINUTES", default=10))
+
 # --- Forms, API -----------------------------------------------------------------------
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

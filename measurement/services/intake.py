@@ -1,0 +1,608 @@
+"""Intake of evidence: one service layer for every channel (API, CSV import, forms, demo data).
+
+Rows arrive as plain mappings of JSON-like values (strings from a CSV file, strings, numbers
+and booleans from the API). Every row is checked here, against lookups loaded once per batch,
+so that a channel cannot skip a rule and every channel reports the same messages. A batch is
+all-or-nothing: if any row is bad, nothing is written and every bad row is reported with its
+position and field.
+
+Idempotency: a row whose `external_id` is already stored is counted as a duplicate and not
+written again. A failed observation of a non-negotiable standard creates its deviation in
+the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from organization.models import Employee, Location, Team
+from standards.models import MeasureKind, Standard
+from standards.models import Status as StandardStatus
+from touchpoints.models import Touchpoint
+
+from ..models import (
+    Deviation,
+    Evaluation,
+    EvaluationMethod,
+    Feedback,
+    FeedbackChannel,
+    Observation,
+    Source,
+)
+
+# Above this, a batch is refused outright: the API promises at most 5,000 items per call.
+MAX_BATCH = 5000
+BULK_BATCH_SIZE = 2000
+TRUE_WORDS = {"true", "1", "yes", "y", "pass", "passed"}
+FALSE_WORDS = {"false", "0", "no", "n", "fail", "failed"}
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem with one row: `row` is the caller's numbering (item index or file line)."""
+
+    row: int
+    field: str
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "field": self.field, "message": self.message}
+
+    def __str__(self) -> str:
+        return f"row {self.row}, {self.field}: {self.message}"
+
+
+@dataclass
+class IntakeResult:
+    created: int = 0
+    duplicates: int = 0
+    deviations: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    created_ids: list[int] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class IntakeError(Exception):
+    """Raised inside the intake transaction to roll it back; carries every row error."""
+
+    def __init__(self, errors: list[RowError]):
+        super().__init__(f"{len(errors)} bad row(s); nothing was saved")
+        self.errors = errors
+
+
+# --- value parsing -------------------------------------------------------------------------
+
+
+def _text(raw: Mapping[str, Any], name: str) -> str:
+    value = raw.get(name)
+    return "" if value is None else str(value).strip()
+
+
+def _parse_datetime(value: str) -> datetime:
+    """ISO 8601; a time without an offset is read in the organisation's time zone."""
+    parsed = parse_datetime(value)
+    if parsed is None:
+        raise ValueError(f"“{value}” is not a date and time; use ISO 8601, e.g. 2026-03-31T14:05:00+01:00")
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed)
+    return parsed
+
+
+def _parse_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValueError(f"“{value}” is not true or false")
+
+
+def _parse_decimal(value: Any) -> Decimal:
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError(f"“{value}” is not a number") from None
+    if not number.is_finite():
+        raise ValueError(f"“{value}” is not a finite number")
+    return number
+
+
+def _parse_int(value: Any, low: int, high: int) -> int:
+    text = str(value).strip()
+    if not text.lstrip("-").isdigit():
+        raise ValueError(f"“{value}” is not a whole number")
+    number = int(text)
+    if not low <= number <= high:
+        raise ValueError(f"{number} is outside {low}–{high}")
+    return number
+
+
+# --- lookups -------------------------------------------------------------------------------
+
+
+@dataclass
+class Lookups:
+    """Reference data loaded once per batch, so checking a row costs no query."""
+
+    standards: dict[str, Standard]
+    locations: dict[str, int]
+    teams: dict[tuple[int, str], int]
+    employees: dict[str, tuple[int, int, int | None]]
+    touchpoints: dict[str, int]
+
+    @classmethod
+    def load(cls) -> Lookups:
+        return cls(
+            standards={s.code.upper(): s for s in Standard.objects.exclude(status=StandardStatus.DRAFT)},
+            locations={code.upper(): pk for pk, code in Location.objects.values_list("pk", "code")},
+            teams={
+                (loc, name.lower()): pk
+                for pk, loc, name in Team.objects.values_list("pk", "location_id", "name")
+            },
+            employees={
+                number.upper(): (pk, location_id, team_id)
+                for pk, number, location_id, team_id in Employee.objects.values_list(
+                    "pk", "employee_number", "location_id", "team_id"
+                )
+            },
+            touchpoints=dict(Touchpoint.objects.values_list("slug", "pk")),
+        )
+
+
+class _RowChecker:
+    """Collects the errors of one row, field by field, so all of them are reported at once."""
+
+    def __init__(self, row: int):
+        self.row = row
+        self.errors: list[RowError] = []
+
+    def error(self, field_name: str, message: str) -> None:
+        self.errors.append(RowError(self.row, field_name, message))
+
+    def required(self, raw: Mapping[str, Any], name: str) -> str:
+        value = _text(raw, name)
+        if not value:
+            self.error(name, "This field is required.")
+        return value
+
+    def parse(self, name: str, parser, value, *args):
+        try:
+            return parser(value, *args)
+        except ValueError as exc:
+            self.error(name, str(exc))
+            return None
+
+
+# --- observations --------------------------------------------------------------------------
+
+OBSERVATION_FIELDS = (
+    "external_id",
+    "standard",
+    "location",
+    "team",
+    "employee",
+    "touchpoint",
+    "source",
+    "observed_at",
+    "value",
+    "passed",
+    "comment",
+)
+
+
+def _observation_from_row(
+    raw: Mapping[str, Any], row: int, lookups: Lookups
+) -> tuple[Observation | None, list]:
+    check = _RowChecker(row)
+    standard_code = check.required(raw, "standard")
+    standard = lookups.standards.get(standard_code.upper()) if standard_code else None
+    if standard_code and standard is None:
+        check.error("standard", f"No active or retired standard has the code “{standard_code}”.")
+
+    location_code = check.required(raw, "location")
+    location_id = lookups.locations.get(location_code.upper()) if location_code else None
+    if location_code and location_id is None:
+        check.error("location", f"No location has the code “{location_code}”.")
+
+    team_id = employee_id = touchpoint_id = None
+    if team_name := _text(raw, "team"):
+        team_id = lookups.teams.get((location_id, team_name.lower()))
+        if location_id and team_id is None:
+            check.error("team", f"Location {location_code} has no team called “{team_name}”.")
+    if employee_number := _text(raw, "employee"):
+        found = lookups.employees.get(employee_number.upper())
+        if found is None:
+            check.error("employee", f"No employee has the number “{employee_number}”.")
+        elif location_id and found[1] != location_id:
+            check.error("employee", f"Employee {employee_number} does not work at {location_code}.")
+        else:
+            employee_id = found[0]
+            team_id = team_id or found[2]
+    if slug := _text(raw, "touchpoint"):
+        touchpoint_id = lookups.touchpoints.get(slug)
+        if touchpoint_id is None:
+            check.error("touchpoint", f"No touchpoint has the slug “{slug}”.")
+
+    source = check.required(raw, "source")
+    if source and source not in Source.values:
+        check.error("source", f"“{source}” is not one of: {', '.join(Source.values)}.")
+        source = ""
+
+    observed_text = check.required(raw, "observed_at")
+    observed_at = check.parse("observed_at", _parse_datetime, observed_text) if observed_text else None
+    if observed_at and observed_at > timezone.now() + settings.INTAKE_FUTURE_TOLERANCE:
+        check.error("observed_at", f"{observed_at.isoformat()} is in the future.")
+
+    value_text = _text(raw, "value")
+    value = check.parse("value", _parse_decimal, value_text) if value_text else None
+    passed_text = _text(raw, "passed")
+    passed = check.parse("passed", _parse_bool, raw.get("passed")) if passed_text else None
+
+    if standard is not None:
+        passed = _judge(standard, value, passed, value_text, passed_text, check)
+
+    external_id = _text(raw, "external_id") or None
+    if external_id and len(external_id) > 100:
+        check.error("external_id", "At most 100 characters.")
+    comment = _text(raw, "comment")
+
+    if check.errors:
+        return None, check.errors
+    return (
+        Observation(
+            standard_id=standard.pk,
+            location_id=location_id,
+            team_id=team_id,
+            employee_id=employee_id,
+            touchpoint_id=touchpoint_id,
+            source=source,
+            observed_at=observed_at,
+            value=value,
+            passed=passed,
+            weight=standard.weight,
+            comment=comment,
+            external_id=external_id,
+        ),
+        [],
+    )
+
+
+def _judge(standard: Standard, value, passed, value_text, passed_text, check: _RowChecker) -> bool | None:
+    """Whether the observation passed: stated for pass/fail standards, computed from the value
+    for rating and numeric ones (a stated verdict must then agree with the value)."""
+    if standard.measure_kind == MeasureKind.PASS_FAIL:
+        if not passed_text:
+            check.error("passed", f"{standard.code} is pass/fail: say whether it passed (true or false).")
+        return passed
+    if not value_text:
+        check.error("value", f"{standard.code} is measured as {standard.measure_summary}: give the value.")
+        return None
+    if value is None:
+        return None
+    if standard.measure_kind == MeasureKind.RATING and not 1 <= value <= 5:
+        check.error("value", f"{value} is not on the 1–5 rating scale.")
+        return None
+    computed = standard.passes(value)
+    if passed is not None and passed != computed:
+        check.error(
+            "passed", f"passed={passed} disagrees with value {value} against {standard.measure_summary}."
+        )
+    return computed
+
+
+def observations_ingest(
+    rows: Iterable[tuple[int, Mapping[str, Any]]],
+    *,
+    recorded_by=None,
+    evaluation: Evaluation | None = None,
+    lookups: Lookups | None = None,
+    max_rows: int | None = None,
+) -> IntakeResult:
+    """Check and store observations, all or nothing.
+
+    `rows` yields (row number, mapping) pairs; the number is what errors refer to (an API item
+    index or a CSV line). Returns an IntakeResult: on any bad row, `errors` lists every one of
+    them and nothing is saved; otherwise `created`, `duplicates` (rows whose external id was
+    already stored) and `deviations` created.
+    """
+    lookups = lookups or Lookups.load()
+    result = IntakeResult()
+    try:
+        with transaction.atomic():
+            pending: list[Observation] = []
+            seen: dict[str, int] = {}
+            for count, (row, raw) in enumerate(rows, start=1):
+                if max_rows is not None and count > max_rows:
+                    result.errors.append(RowError(row, "__all__", f"A batch holds at most {max_rows} items."))
+                    break
+                observation, errors = _observation_from_row(raw, row, lookups)
+                if errors:
+                    result.errors.extend(errors)
+                    continue
+                if observation.external_id:
+                    if observation.external_id in seen:
+                        result.errors.append(
+                            RowError(
+                                row,
+                                "external_id",
+                                f"Repeats the external id of row {seen[observation.external_id]}.",
+                            )
+                        )
+                        continue
+                    seen[observation.external_id] = row
+                observation.evaluation = evaluation
+                observation.recorded_by = recorded_by
+                pending.append(observation)
+                # Keep memory flat on large files; checking goes on after an error so that every
+                # bad row is reported, but nothing more is written.
+                if len(pending) >= BULK_BATCH_SIZE and not result.errors:
+                    _write_observations(pending, result, lookups)
+                    pending = []
+            if result.errors:
+                raise IntakeError(result.errors)
+            _write_observations(pending, result, lookups)
+    except IntakeError:
+        return IntakeResult(errors=result.errors)
+    return result
+
+
+def _write_observations(batch: list[Observation], result: IntakeResult, lookups: Lookups) -> None:
+    if not batch:
+        return
+    ids = [o.external_id for o in batch if o.external_id]
+    known = (
+        set(Observation.objects.filter(external_id__in=ids).values_list("external_id", flat=True))
+        if ids
+        else set()
+    )
+    fresh = [o for o in batch if o.external_id not in known or o.external_id is None]
+    result.duplicates += len(batch) - len(fresh)
+    now = timezone.now()
+    created = Observation.objects.bulk_create(fresh, batch_size=BULK_BATCH_SIZE)
+    result.created += len(created)
+    result.created_ids.extend(o.pk for o in created)
+    non_negotiable = {s.pk for s in lookups.standards.values() if s.non_negotiable}
+    deviations = [
+        Deviation(
+            observation_id=o.pk,
+            standard_id=o.standard_id,
+            location_id=o.location_id,
+            team_id=o.team_id,
+            employee_id=o.employee_id,
+            detected_at=now,
+        )
+        for o in created
+        if not o.passed and o.standard_id in non_negotiable
+    ]
+    Deviation.objects.bulk_create(deviations, batch_size=BULK_BATCH_SIZE)
+    result.deviations += len(deviations)
+
+
+# --- evaluations ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EvaluationOutcome:
+    evaluation: Evaluation | None
+    created: bool
+    errors: list[RowError]
+
+
+def evaluation_score(items: list[Observation]) -> tuple[Decimal, bool, bool]:
+    """(weighted score in percent, whether a critical item failed, whether it passed overall)."""
+    total = sum((o.weight for o in items), Decimal(0))
+    earned = sum((o.weight for o in items if o.passed), Decimal(0))
+    score = (Decimal(100) * earned / total).quantize(Decimal("0.01")) if total else Decimal(0)
+    critical_failed = any(o.critical and not o.passed for o in items)
+    passed = score >= settings.EVALUATION_PASS_MARK and not critical_failed
+    return score, critical_failed, passed
+
+
+def evaluation_record(
+    *,
+    location: str,
+    method: str,
+    evaluated_at: str | datetime,
+    items: list[Mapping[str, Any]],
+    team: str = "",
+    employee: str = "",
+    touchpoint: str = "",
+    comment: str = "",
+    external_id: str | None = None,
+    evaluator=None,
+) -> EvaluationOutcome:
+    """Record a mystery shop, QA review or audit and its items (observations) in one transaction.
+
+    Each item is an observation mapping (standard, passed or value, comment) plus optional
+    `weight` (default: the standard's) and `critical`. The evaluation's location, team,
+    employee, touchpoint, source and time apply to every item. Errors name the item
+    (row = item number, from 1) or the evaluation (row 0); nothing is saved then.
+    """
+    if external_id:
+        existing = Evaluation.objects.filter(external_id=external_id).first()
+        if existing:
+            return EvaluationOutcome(existing, False, [])
+    head = _RowChecker(0)
+    if method not in EvaluationMethod.values:
+        head.error("method", f"“{method}” is not one of: {', '.join(EvaluationMethod.values)}.")
+    if not items:
+        head.error("items", "An evaluation needs at least one item.")
+    when = evaluated_at.isoformat() if isinstance(evaluated_at, datetime) else evaluated_at
+    shared = {
+        "location": location,
+        "team": team,
+        "employee": employee,
+        "touchpoint": touchpoint,
+        "source": method if method in EvaluationMethod.values else "",
+        "observed_at": when,
+    }
+    lookups = Lookups.load()
+    observations, errors = [], list(head.errors)
+    for number, item in enumerate(items, start=1):
+        observation, item_errors = _observation_from_row({**item, **shared}, number, lookups)
+        check = _RowChecker(number)
+        critical = (
+            check.parse("critical", _parse_bool, item["critical"]) if _text(item, "critical") else False
+        )
+        weight = check.parse("weight", _parse_decimal, item["weight"]) if _text(item, "weight") else None
+        if weight is not None and weight <= 0:
+            check.error("weight", "A weight is a number above 0.")
+        errors.extend(item_errors + check.errors)
+        if observation is not None:
+            observation.critical = bool(critical)
+            observation.weight = weight or observation.weight
+            observations.append(observation)
+    if errors:
+        return EvaluationOutcome(None, False, errors)
+
+    score, critical_failed, passed = evaluation_score(observations)
+    first = observations[0]
+    with transaction.atomic():
+        evaluation = Evaluation.objects.create(
+            location_id=first.location_id,
+            team_id=first.team_id,
+            employee_id=first.employee_id,
+            touchpoint_id=first.touchpoint_id,
+            method=method,
+            evaluated_at=first.observed_at,
+            evaluator=evaluator,
+            score=score,
+            critical_failed=critical_failed,
+            passed=passed,
+            comment=comment,
+            external_id=external_id or None,
+        )
+        for observation in observations:
+            observation.evaluation = evaluation
+            observation.recorded_by = evaluator
+        _write_observations(observations, IntakeResult(), lookups)
+    return EvaluationOutcome(evaluation, True, [])
+
+
+# --- feedback ------------------------------------------------------------------------------
+
+FEEDBACK_FIELDS = (
+    "external_id",
+    "touchpoint",
+    "location",
+    "submitted_at",
+    "csat",
+    "nps",
+    "comment",
+    "channel",
+    "contact_name",
+    "contact_email",
+    "contact_consent",
+)
+
+
+def _feedback_from_row(raw: Mapping[str, Any], row: int, lookups: Lookups) -> tuple[Feedback | None, list]:
+    check = _RowChecker(row)
+    slug = check.required(raw, "touchpoint")
+    touchpoint_id = lookups.touchpoints.get(slug) if slug else None
+    if slug and touchpoint_id is None:
+        check.error("touchpoint", f"No touchpoint has the slug “{slug}”.")
+    location_code = check.required(raw, "location")
+    location_id = lookups.locations.get(location_code.upper()) if location_code else None
+    if location_code and location_id is None:
+        check.error("location", f"No location has the code “{location_code}”.")
+    submitted_text = _text(raw, "submitted_at")
+    submitted_at = (
+        check.parse("submitted_at", _parse_datetime, submitted_text) if submitted_text else timezone.now()
+    )
+    csat = check.parse("csat", _parse_int, raw.get("csat"), 1, 5) if _text(raw, "csat") else None
+    nps = check.parse("nps", _parse_int, raw.get("nps"), 0, 10) if _text(raw, "nps") else None
+    comment = _text(raw, "comment")
+    if not (_text(raw, "csat") or _text(raw, "nps") or comment):
+        check.error("__all__", "Give a satisfaction rating, a recommendation score or a comment.")
+    channel = _text(raw, "channel") or FeedbackChannel.API
+    if channel not in FeedbackChannel.values:
+        check.error("channel", f"“{channel}” is not one of: {', '.join(FeedbackChannel.values)}.")
+    consent = (
+        check.parse("contact_consent", _parse_bool, raw.get("contact_consent"))
+        if _text(raw, "contact_consent")
+        else False
+    )
+    name, email = _text(raw, "contact_name"), _text(raw, "contact_email")
+    if (name or email) and not consent:
+        check.error("contact_consent", "Contact details are kept only with the customer's consent.")
+    if email and ("@" not in email or len(email) > 254):
+        check.error("contact_email", f"“{email}” is not an email address.")
+    if check.errors:
+        return None, check.errors
+    return (
+        Feedback(
+            touchpoint_id=touchpoint_id,
+            location_id=location_id,
+            submitted_at=submitted_at,
+            csat=csat,
+            nps=nps,
+            comment=comment,
+            channel=channel,
+            contact_name=name,
+            contact_email=email,
+            contact_consent=bool(consent),
+            external_id=_text(raw, "external_id") or None,
+        ),
+        [],
+    )
+
+
+def feedback_ingest(
+    rows: Iterable[tuple[int, Mapping[str, Any]]],
+    *,
+    lookups: Lookups | None = None,
+    max_rows: int | None = None,
+) -> IntakeResult:
+    """Check and store customer feedback, all or nothing, idempotent by external id."""
+    lookups = lookups or Lookups.load()
+    result = IntakeResult()
+    pending: list[Feedback] = []
+    seen: dict[str, int] = {}
+    for count, (row, raw) in enumerate(rows, start=1):
+        if max_rows is not None and count > max_rows:
+            result.errors.append(RowError(row, "__all__", f"A batch holds at most {max_rows} items."))
+            break
+        feedback, errors = _feedback_from_row(raw, row, lookups)
+        if errors:
+            result.errors.extend(errors)
+            continue
+        if feedback.external_id:
+            if feedback.external_id in seen:
+                result.errors.append(
+                    RowError(
+                        row, "external_id", f"Repeats the external id of row {seen[feedback.external_id]}."
+                    )
+                )
+                continue
+            seen[feedback.external_id] = row
+        pending.append(feedback)
+    if result.errors:
+        return IntakeResult(errors=result.errors)
+    ids = [f.external_id for f in pending if f.external_id]
+    with transaction.atomic():
+        known = (
+            set(Feedback.objects.filter(external_id__in=ids).values_list("external_id", flat=True))
+            if ids
+            else set()
+        )
+        fresh = [f for f in pending if f.external_id is None or f.external_id not in known]
+        created = Feedback.objects.bulk_create(fresh, batch_size=BULK_BATCH_SIZE)
+    result.created = len(created)
+    result.duplicates = len(pending) - len(fresh)
+    result.created_ids = [f.pk for f in created]
+    return result
