@@ -13,6 +13,7 @@ the same transaction.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,7 +21,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -38,6 +39,10 @@ from ..models import (
     Observation,
     Source,
 )
+
+SOURCES = frozenset(Source.values)
+EVALUATION_METHODS = frozenset(EvaluationMethod.values)
+FEEDBACK_CHANNELS = frozenset(FeedbackChannel.values)
 
 # Above this, a batch is refused outright: the API promises at most 5,000 items per call.
 MAX_BATCH = 5000
@@ -143,6 +148,9 @@ class Lookups:
     teams: dict[tuple[int, str], int]
     employees: dict[str, tuple[int, int, int | None]]
     touchpoints: dict[str, int]
+    latest_allowed: datetime = field(
+        default_factory=lambda: timezone.now() + settings.INTAKE_FUTURE_TOLERANCE
+    )
 
     @classmethod
     def load(cls) -> Lookups:
@@ -238,13 +246,13 @@ def _observation_from_row(
             check.error("touchpoint", f"No touchpoint has the slug “{slug}”.")
 
     source = check.required(raw, "source")
-    if source and source not in Source.values:
+    if source and source not in SOURCES:
         check.error("source", f"“{source}” is not one of: {', '.join(Source.values)}.")
         source = ""
 
     observed_text = check.required(raw, "observed_at")
     observed_at = check.parse("observed_at", _parse_datetime, observed_text) if observed_text else None
-    if observed_at and observed_at > timezone.now() + settings.INTAKE_FUTURE_TOLERANCE:
+    if observed_at and observed_at > lookups.latest_allowed:
         check.error("observed_at", f"{observed_at.isoformat()} is in the future.")
 
     value_text = _text(raw, "value")
@@ -263,20 +271,23 @@ def _observation_from_row(
     if check.errors:
         return None, check.errors
     return (
-        Observation(
-            standard_id=standard.pk,
-            location_id=location_id,
-            team_id=team_id,
-            employee_id=employee_id,
-            touchpoint_id=touchpoint_id,
-            source=source,
-            observed_at=observed_at,
-            value=value,
-            passed=passed,
-            weight=standard.weight,
-            comment=comment,
-            external_id=external_id,
-        ),
+        {
+            "standard_id": standard.pk,
+            "location_id": location_id,
+            "team_id": team_id,
+            "employee_id": employee_id,
+            "touchpoint_id": touchpoint_id,
+            "source": source,
+            "observed_at": observed_at,
+            "value": value,
+            "passed": passed,
+            "weight": standard.weight,
+            "critical": False,
+            "comment": comment,
+            "external_id": external_id,
+            "evaluation_id": None,
+            "recorded_by_id": None,
+        },
         [],
     )
 
@@ -321,9 +332,10 @@ def observations_ingest(
     """
     lookups = lookups or Lookups.load()
     result = IntakeResult()
+    recorded_by_id = recorded_by.pk if recorded_by is not None else None
     try:
         with transaction.atomic():
-            pending: list[Observation] = []
+            pending: list[dict] = []
             seen: dict[str, int] = {}
             for count, (row, raw) in enumerate(rows, start=1):
                 if max_rows is not None and count > max_rows:
@@ -333,19 +345,13 @@ def observations_ingest(
                 if errors:
                     result.errors.extend(errors)
                     continue
-                if observation.external_id:
-                    if observation.external_id in seen:
-                        result.errors.append(
-                            RowError(
-                                row,
-                                "external_id",
-                                f"Repeats the external id of row {seen[observation.external_id]}.",
-                            )
-                        )
+                if external_id := observation["external_id"]:
+                    if external_id in seen:
+                        message = f"Repeats the external id of row {seen[external_id]}."
+                        result.errors.append(RowError(row, "external_id", message))
                         continue
-                    seen[observation.external_id] = row
-                observation.evaluation = evaluation
-                observation.recorded_by = recorded_by
+                    seen[external_id] = row
+                observation["recorded_by_id"] = recorded_by_id
                 pending.append(observation)
                 # Keep memory flat on large files; checking goes on after an error so that every
                 # bad row is reported, but nothing more is written.
@@ -360,36 +366,104 @@ def observations_ingest(
     return result
 
 
-def _write_observations(batch: list[Observation], result: IntakeResult, lookups: Lookups) -> None:
+OBSERVATION_COLUMNS = (
+    "standard_id",
+    "location_id",
+    "team_id",
+    "employee_id",
+    "touchpoint_id",
+    "source",
+    "observed_at",
+    "value",
+    "passed",
+    "evaluation_id",
+    "weight",
+    "critical",
+    "comment",
+    "external_id",
+    "recorded_by_id",
+    "recorded_at",
+)
+
+
+def _write_observations(batch: list[dict], result: IntakeResult, lookups: Lookups) -> None:
+    """Store checked rows, skipping external ids already stored, and their deviations."""
     if not batch:
         return
-    ids = [o.external_id for o in batch if o.external_id]
+    ids = [o["external_id"] for o in batch if o["external_id"]]
     known = (
         set(Observation.objects.filter(external_id__in=ids).values_list("external_id", flat=True))
         if ids
         else set()
     )
-    fresh = [o for o in batch if o.external_id not in known or o.external_id is None]
+    fresh = [o for o in batch if o["external_id"] is None or o["external_id"] not in known]
     result.duplicates += len(batch) - len(fresh)
     now = timezone.now()
-    created = Observation.objects.bulk_create(fresh, batch_size=BULK_BATCH_SIZE)
-    result.created += len(created)
-    result.created_ids.extend(o.pk for o in created)
+    for observation in fresh:
+        observation["recorded_at"] = now
+    pks = _insert_observations(fresh)
+    result.created += len(pks)
+    result.created_ids.extend(pks)
     non_negotiable = {s.pk for s in lookups.standards.values() if s.non_negotiable}
     deviations = [
         Deviation(
-            observation_id=o.pk,
-            standard_id=o.standard_id,
-            location_id=o.location_id,
-            team_id=o.team_id,
-            employee_id=o.employee_id,
+            observation_id=pk,
+            standard_id=o["standard_id"],
+            location_id=o["location_id"],
+            team_id=o["team_id"],
+            employee_id=o["employee_id"],
             detected_at=now,
         )
-        for o in created
-        if not o.passed and o.standard_id in non_negotiable
+        for pk, o in zip(pks, fresh, strict=True)
+        if not o["passed"] and o["standard_id"] in non_negotiable
     ]
     Deviation.objects.bulk_create(deviations, batch_size=BULK_BATCH_SIZE)
     result.deviations += len(deviations)
+
+
+def _insert_observations(rows: list[dict]) -> list[int]:
+    """Insert rows and return their ids in order. On PostgreSQL this uses COPY with ids drawn
+    from the table's sequence first: several times faster than INSERT for large batches."""
+    if not rows:
+        return []
+    if connection.vendor != "postgresql":
+        created = Observation.objects.bulk_create(
+            [Observation(**row) for row in rows], batch_size=BULK_BATCH_SIZE
+        )
+        return [o.pk for o in created]
+    table = Observation._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, len(rows)]
+        )
+        pks = [pk for (pk,) in cursor.fetchall()]
+        buffer = io.StringIO()
+        for pk, row in zip(pks, rows, strict=True):
+            buffer.write(str(pk))
+            for column in OBSERVATION_COLUMNS:
+                buffer.write("\t")
+                buffer.write(_copy_text(row[column]))
+            buffer.write("\n")
+        buffer.seek(0)
+        columns = ", ".join(("id", *OBSERVATION_COLUMNS))
+        cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", buffer)
+    return pks
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: Any) -> str:
+    """A value in COPY's text format."""
+    if value is None:
+        return "\\N"
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value).translate(_COPY_ESCAPES)
 
 
 # --- evaluations ---------------------------------------------------------------------------
@@ -402,12 +476,13 @@ class EvaluationOutcome:
     errors: list[RowError]
 
 
-def evaluation_score(items: list[Observation]) -> tuple[Decimal, bool, bool]:
-    """(weighted score in percent, whether a critical item failed, whether it passed overall)."""
-    total = sum((o.weight for o in items), Decimal(0))
-    earned = sum((o.weight for o in items if o.passed), Decimal(0))
+def evaluation_score(items: list[dict]) -> tuple[Decimal, bool, bool]:
+    """(weighted score in percent, whether a critical item failed, whether it passed overall)
+    for checked observation rows."""
+    total = sum((o["weight"] for o in items), Decimal(0))
+    earned = sum((o["weight"] for o in items if o["passed"]), Decimal(0))
     score = (Decimal(100) * earned / total).quantize(Decimal("0.01")) if total else Decimal(0)
-    critical_failed = any(o.critical and not o.passed for o in items)
+    critical_failed = any(o["critical"] and not o["passed"] for o in items)
     passed = score >= settings.EVALUATION_PASS_MARK and not critical_failed
     return score, critical_failed, passed
 
@@ -437,7 +512,7 @@ def evaluation_record(
         if existing:
             return EvaluationOutcome(existing, False, [])
     head = _RowChecker(0)
-    if method not in EvaluationMethod.values:
+    if method not in EVALUATION_METHODS:
         head.error("method", f"“{method}” is not one of: {', '.join(EvaluationMethod.values)}.")
     if not items:
         head.error("items", "An evaluation needs at least one item.")
@@ -447,7 +522,7 @@ def evaluation_record(
         "team": team,
         "employee": employee,
         "touchpoint": touchpoint,
-        "source": method if method in EvaluationMethod.values else "",
+        "source": method if method in EVALUATION_METHODS else "",
         "observed_at": when,
     }
     lookups = Lookups.load()
@@ -463,8 +538,8 @@ def evaluation_record(
             check.error("weight", "A weight is a number above 0.")
         errors.extend(item_errors + check.errors)
         if observation is not None:
-            observation.critical = bool(critical)
-            observation.weight = weight or observation.weight
+            observation["critical"] = bool(critical)
+            observation["weight"] = weight or observation["weight"]
             observations.append(observation)
     if errors:
         return EvaluationOutcome(None, False, errors)
@@ -473,12 +548,12 @@ def evaluation_record(
     first = observations[0]
     with transaction.atomic():
         evaluation = Evaluation.objects.create(
-            location_id=first.location_id,
-            team_id=first.team_id,
-            employee_id=first.employee_id,
-            touchpoint_id=first.touchpoint_id,
+            location_id=first["location_id"],
+            team_id=first["team_id"],
+            employee_id=first["employee_id"],
+            touchpoint_id=first["touchpoint_id"],
             method=method,
-            evaluated_at=first.observed_at,
+            evaluated_at=first["observed_at"],
             evaluator=evaluator,
             score=score,
             critical_failed=critical_failed,
@@ -487,8 +562,8 @@ def evaluation_record(
             external_id=external_id or None,
         )
         for observation in observations:
-            observation.evaluation = evaluation
-            observation.recorded_by = evaluator
+            observation["evaluation_id"] = evaluation.pk
+            observation["recorded_by_id"] = evaluator.pk if evaluator is not None else None
         _write_observations(observations, IntakeResult(), lookups)
     return EvaluationOutcome(evaluation, True, [])
 
@@ -530,7 +605,7 @@ def _feedback_from_row(raw: Mapping[str, Any], row: int, lookups: Lookups) -> tu
     if not (_text(raw, "csat") or _text(raw, "nps") or comment):
         check.error("__all__", "Give a satisfaction rating, a recommendation score or a comment.")
     channel = _text(raw, "channel") or FeedbackChannel.API
-    if channel not in FeedbackChannel.values:
+    if channel not in FEEDBACK_CHANNELS:
         check.error("channel", f"“{channel}” is not one of: {', '.join(FeedbackChannel.values)}.")
     consent = (
         check.parse("contact_consent", _parse_bool, raw.get("contact_consent"))
