@@ -1,12 +1,13 @@
 from datetime import date, timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from organization.models import Role
 from tests import factories
-from training.models import Assignment, Audience, CompletionStatus
+from training.models import Assignment, Audience, Completion, CompletionStatus
 from training.selectors import TrainingStatus, training_status, training_status_for
-from training.services import assignments_sync
+from training.services import assignments_sync, completion_log, completion_reject, completion_verify
 from training.tasks import sync_assignments
 
 TODAY = date(2026, 6, 15)
@@ -144,3 +145,43 @@ def test_status_uses_the_latest_verified_completion_and_flags_pending_ones(
     assert row.verified_on == TODAY - timedelta(days=20)
     assert row.expires_on == TODAY - timedelta(days=20) + timedelta(days=365)
     assert row.awaiting_verification
+
+
+def test_a_logged_completion_gets_its_expiry_from_the_course_and_waits_for_review(course):
+    employee = factories.EmployeeFactory()
+    completion = completion_log(employee=employee, course=course, completed_on=date.today(), score=85)
+    assert completion.status == CompletionStatus.LOGGED
+    assert completion.expires_on == date.today() + timedelta(days=365)
+
+
+def test_a_score_below_the_pass_mark_is_refused_with_the_reason(course):
+    with pytest.raises(ValidationError) as exc:
+        completion_log(
+            employee=factories.EmployeeFactory(), course=course, completed_on=date.today(), score=50
+        )
+    assert exc.value.message_dict == {"score": ["A score of 50% is below the pass mark of 80%."]}
+    assert not Completion.objects.exists()
+
+
+def test_a_manager_verifies_or_rejects_once(course, manager, staff):
+    completion = factories.CompletionFactory(employee=staff.employee, course=course)
+    completion_verify(completion=completion, reviewer=manager)
+    completion.refresh_from_db()
+    assert completion.status == CompletionStatus.VERIFIED and completion.reviewed_by == manager
+    with pytest.raises(ValidationError, match="already verified"):
+        completion_reject(completion=completion, reviewer=manager, reason="Too late")
+
+
+def test_a_rejection_needs_a_reason(course, manager, staff):
+    completion = factories.CompletionFactory(employee=staff.employee, course=course)
+    with pytest.raises(ValidationError) as exc:
+        completion_reject(completion=completion, reviewer=manager, reason="  ")
+    assert "rejection_reason" in exc.value.message_dict
+    completion.refresh_from_db()
+    assert completion.status == CompletionStatus.LOGGED
+
+
+def test_nobody_verifies_their_own_training(course, manager):
+    completion = factories.CompletionFactory(employee=manager.employee, course=course)
+    with pytest.raises(ValidationError, match="your own training"):
+        completion_verify(completion=completion, reviewer=manager)

@@ -1,15 +1,16 @@
-"""Writes for training: assignments kept in step with requirements."""
+"""Writes for training: assignments kept in step with requirements, completions logged and reviewed."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from organization.models import Employee
 
-from .models import Assignment, Audience, Requirement
+from .models import Assignment, Audience, Completion, CompletionStatus, Course, Requirement
 
 
 def _requirements_for(employee: Employee, requirements: list[Requirement]) -> list[Requirement]:
@@ -70,3 +71,54 @@ def assignments_sync(*, today: date | None = None) -> dict[str, int]:
     Assignment.objects.bulk_update(to_reactivate, ["active", "assigned_on", "due_on"], batch_size=1000)
     Assignment.objects.filter(pk__in=stale).update(active=False)
     return {"created": len(to_create), "reactivated": len(to_reactivate), "deactivated": len(stale)}
+
+
+def completion_log(
+    *,
+    employee: Employee,
+    course: Course,
+    completed_on: date,
+    score: int | None = None,
+    evidence: str = "",
+) -> Completion:
+    """An employee logs that they completed a course; it waits for a manager's verification.
+
+    The expiry is derived from the course's refresher interval. Raises ValidationError naming
+    the field (future date, score below the pass mark, missing score on an assessed course).
+    """
+    completion = Completion(
+        employee=employee, course=course, completed_on=completed_on, score=score, evidence=evidence.strip()
+    )
+    completion.full_clean()
+    completion.save()
+    return completion
+
+
+def _review(completion: Completion, *, reviewer, status: str, reason: str = "") -> Completion:
+    if completion.status != CompletionStatus.LOGGED:
+        raise ValidationError(
+            {
+                "status": f"This completion was already {completion.get_status_display().lower()}; it cannot be reviewed again."
+            }
+        )
+    if completion.employee.user_id == reviewer.pk:
+        raise ValidationError({"status": "You cannot verify your own training: ask another manager."})
+    completion.status = status
+    completion.rejection_reason = reason.strip()
+    completion.reviewed_by = reviewer
+    completion.reviewed_at = timezone.now()
+    completion.full_clean()
+    completion.save(update_fields=["status", "rejection_reason", "reviewed_by", "reviewed_at"])
+    return completion
+
+
+@transaction.atomic
+def completion_verify(*, completion: Completion, reviewer) -> Completion:
+    """A manager confirms a logged completion; it then counts towards the employee's training."""
+    return _review(completion, reviewer=reviewer, status=CompletionStatus.VERIFIED)
+
+
+@transaction.atomic
+def completion_reject(*, completion: Completion, reviewer, reason: str) -> Completion:
+    """A manager rejects a logged completion, saying why so the employee can put it right."""
+    return _review(completion, reviewer=reviewer, status=CompletionStatus.REJECTED, reason=reason)
