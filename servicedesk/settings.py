@@ -89,6 +89,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "servicedesk.context_processors.role",
             ],
         },
     },
@@ -217,7 +218,25 @@ def _minutes(name: str, default: int) -> timedelta:
 # The one reviewed place for periodic work. Every entry expires so that missed runs are
 # dropped instead of piling up behind a stopped worker.
 HOUSEKEEPING_INTERVAL = _minutes("HOUSEKEEPING_INTERVAL_MINUTES", 15)
+ROLLUP_INTERVAL = _minutes("ROLLUP_INTERVAL_MINUTES", 5)
+# Hour (0–23, local time) at which the daily reminder emails go out.
+REMINDER_HOUR = env.int("REMINDER_HOUR", default=7)
+if not 0 <= REMINDER_HOUR <= 23:
+    raise ImproperlyConfigured(f"REMINDER_HOUR must be an hour from 0 to 23, got {REMINDER_HOUR}")
 CELERY_BEAT_SCHEDULE = {
+    # Scorecards of the periods touched since the last run (today, this week, month, quarter).
+    "measurement-rollup-scorecards": {
+        "task": "measurement.tasks.rollup_scorecards",
+        "schedule": ROLLUP_INTERVAL,
+        "options": {"expires": ROLLUP_INTERVAL.total_seconds() * 0.9},
+    },
+    # Nightly full rebuild: closed periods come out exactly as a backfill would make them.
+    "measurement-rebuild-scorecards": {
+        "task": "measurement.tasks.rollup_scorecards",
+        "schedule": crontab(hour=2, minute=30),
+        "kwargs": {"full": True},
+        "options": {"expires": 60 * 60},
+    },
     "training-sync-assignments": {
         "task": "training.tasks.sync_assignments",
         "schedule": HOUSEKEEPING_INTERVAL,
@@ -228,6 +247,24 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=17),
         "options": {"expires": 60 * 60},
     },
+    # Daily reminder emails (one per person, never the same item twice), at REMINDER_HOUR local time.
+    # Consequence rules need no entry of their own: every rollup (the nightly rebuild included)
+    # enqueues consequences.tasks.evaluate_rules through the scorecards_rolled_up signal.
+    "training-send-reminders": {
+        "task": "training.tasks.send_training_reminders",
+        "schedule": crontab(hour=REMINDER_HOUR, minute=5),
+        "options": {"expires": 4 * 60 * 60},
+    },
+    "standards-send-acknowledgement-reminders": {
+        "task": "standards.tasks.send_acknowledgement_reminders",
+        "schedule": crontab(hour=REMINDER_HOUR, minute=10),
+        "options": {"expires": 4 * 60 * 60},
+    },
+    "consequences-notify-overdue": {
+        "task": "consequences.tasks.notify_overdue_consequences",
+        "schedule": crontab(hour=REMINDER_HOUR, minute=15),
+        "options": {"expires": 4 * 60 * 60},
+    },
 }
 
 # --- Measurement -----------------------------------------------------------------------
@@ -235,6 +272,16 @@ CELERY_BEAT_SCHEDULE = {
 EVALUATION_PASS_MARK = env.int("EVALUATION_PASS_MARK", default=80)
 # Clocks differ: evidence stamped a little in the future is accepted, more is refused.
 INTAKE_FUTURE_TOLERANCE = timedelta(minutes=env.int("INTAKE_FUTURE_TOLERANCE_MINUTES", default=10))
+
+# --- Public pages ----------------------------------------------------------------------
+# The customer feedback form takes at most FEEDBACK_RATE_LIMIT submissions per client address
+# in FEEDBACK_RATE_WINDOW_SECONDS. The count lives in the default cache: LocMemCache is per
+# process, so production with several processes must set CACHES to a shared cache (Redis).
+FEEDBACK_RATE_LIMIT = env.int("FEEDBACK_RATE_LIMIT", default=5)
+FEEDBACK_RATE_WINDOW_SECONDS = env.int("FEEDBACK_RATE_WINDOW_SECONDS", default=10 * 60)
+# Reverse proxies in front of the app that append the client's address to X-Forwarded-For;
+# 0 means the app is reached directly and REMOTE_ADDR is the client.
+FEEDBACK_TRUSTED_PROXIES = env.int("FEEDBACK_TRUSTED_PROXIES", default=0)
 
 # --- Forms, API -----------------------------------------------------------------------
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
@@ -256,6 +303,18 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Observations, feedback and scorecards of the customer service program.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Tag operations by resource (observations, feedback, …) rather than by "v1".
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    # Swagger UI is vendored in static/vendor/swagger-ui/ (the /api/docs/ page works offline); the
+    # online validator badge is off, it would call a third-party host.
+    "SWAGGER_UI_DIST": f"/{STATIC_URL.strip('/')}/vendor/swagger-ui",
+    "SWAGGER_UI_FAVICON_HREF": f"/{STATIC_URL.strip('/')}/vendor/swagger-ui/favicon-32x32.png",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # Two choice sets share the field name "channel": name their schema components.
+    "ENUM_NAME_OVERRIDES": {
+        "TouchpointChannelEnum": "touchpoints.models.Channel",
+        "FeedbackChannelEnum": "measurement.models.FeedbackChannel",
+    },
 }
 
 IMPORT_EXPORT_USE_TRANSACTIONS = True

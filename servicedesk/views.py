@@ -15,7 +15,7 @@ def home(request):
     """Each role lands on its own page: admins and managers on the program, staff on their own."""
     role = role_of(request.user)
     employee = employee_of(request.user)
-    context = {"role": role, "employee": employee}
+    context = {"employee": employee}
     if role in (Role.ADMIN, Role.MANAGER):
         context["figures"] = program_figures(request.user)
         context["locations"] = location_queryset_for(request.user, Location.objects.filter(active=True))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from organization.models import Employee
@@ -31,3 +33,20 @@ def uncovered_touchpoints() -> QuerySet[Touchpoint]:
     """Active touchpoints with no active standard: the coverage gaps of the program."""
     covering = Standard.objects.filter(status=Status.ACTIVE, touchpoints=OuterRef("pk"))
     return Touchpoint.objects.filter(active=True).filter(~Exists(covering))
+
+
+@dataclass(frozen=True)
+class StandardForEmployee:
+    standard: Standard
+    acknowledged: bool
+
+
+def standards_with_acknowledgement(employee: Employee) -> list[StandardForEmployee]:
+    """Every standard that applies to the employee, flagged when its version in force is accepted."""
+    accepted = Acknowledgement.objects.filter(
+        employee=employee, standard=OuterRef("pk"), version=OuterRef("version")
+    )
+    standards = (
+        standards_for_employee(employee).annotate(accepted=Exists(accepted)).order_by("accepted", "code")
+    )
+    return [StandardForEmployee(standard=s, acknowledged=s.accepted) for s in standards]

@@ -8,7 +8,10 @@ from datetime import date, timedelta
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
-from .models import Assignment, Completion, CompletionStatus
+from organization.models import Employee
+from organization.scope import scope_queryset
+
+from .models import Assignment, Completion, CompletionStatus, Course
 
 # A completion is "expiring soon" this many days before it expires, and an assignment is
 # "due" (rather than "not started") this many days before its deadline.
@@ -109,3 +112,20 @@ def training_status_for(
         )
         for a in rows
     ]
+
+
+def matrix_employees(user) -> QuerySet[Employee]:
+    """Active employees in the user's scope, in matrix order (rows of the training matrix)."""
+    employees = scope_queryset(user, Employee.objects.filter(active=True).select_related("user", "location"))
+    return employees.order_by("location__name", "user__last_name", "user__first_name")
+
+
+def matrix_cells(user, employee_ids: list[int], *, today: date | None = None):
+    """The columns and cells of the training matrix for one page of employees: every course
+    required of anyone in the user's scope, and each (employee, course) status.
+    Two queries whatever the data size. Returns (courses, {(employee id, course id): AssignmentStatus}).
+    """
+    in_scope = scope_queryset(user, Assignment.objects.filter(active=True, employee__active=True))
+    courses = list(Course.objects.filter(pk__in=in_scope.values("course_id")).order_by("title"))
+    statuses = training_status_for(in_scope.filter(employee_id__in=employee_ids), today=today)
+    return courses, {(row.assignment.employee_id, row.assignment.course_id): row for row in statuses}

@@ -1,0 +1,39 @@
+from django import forms
+from django.utils import timezone
+
+from .models import Course
+
+
+class CompletionForm(forms.Form):
+    course = forms.ModelChoiceField(
+        queryset=Course.objects.filter(active=True), help_text="The course you completed."
+    )
+    completed_on = forms.DateField(
+        widget=forms.DateInput(attrs={"type": "date"}), help_text="The day you finished it."
+    )
+    score = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=100,
+        help_text="Your assessment score in percent, if the course has one.",
+    )
+    evidence = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Certificate number, trainer's name or a link, so your manager can verify it.",
+    )
+
+    def __init__(self, *args, assigned_course_ids=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["completed_on"].initial = timezone.localdate()
+        # Courses the employee must complete come first in the list.
+        self.fields["course"].queryset = Course.objects.filter(active=True).order_by("title")
+        if assigned_course_ids:
+            self.fields["course"].help_text = "Courses required for you are listed on your training page."
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Say what is missing, so the employee can put it right.",
+    )

@@ -1,0 +1,87 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from organization.access import MANAGERS, employee_required, role_required
+from organization.scope import get_in_scope, scope_queryset
+
+from .forms import CompletionForm, RejectForm
+from .models import Assignment, Completion, CompletionStatus
+from .selectors import matrix_cells, matrix_employees, training_status_for
+from .services import completion_log, completion_reject, completion_verify
+
+MATRIX_PAGE_SIZE = 25
+QUEUE_PAGE_SIZE = 20
+
+
+def _add_errors(form, exc: ValidationError) -> None:
+    for field, errors in exc.message_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+@employee_required
+def my_training(request):
+    employee = request.user.employee
+    assignments = Assignment.objects.filter(employee=employee)
+    form = CompletionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            completion = completion_log(employee=employee, **form.cleaned_data)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                f"Logged {completion.course.title}. Your manager will verify it; until then it shows as logged.",
+            )
+            return redirect("training:mine")
+    completions = Completion.objects.filter(employee=employee).select_related("course")[:20]
+    return render(
+        request,
+        "training/my_training.html",
+        {"rows": training_status_for(assignments), "form": form, "completions": completions},
+    )
+
+
+@role_required(*MANAGERS)
+def verification_queue(request):
+    pending = scope_queryset(
+        request.user,
+        Completion.objects.filter(status=CompletionStatus.LOGGED).select_related("employee__user", "course"),
+    ).order_by("logged_at")
+    page = Paginator(pending, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "training/verification_queue.html", {"page": page, "reject_form": RejectForm()})
+
+
+@require_POST
+@role_required(*MANAGERS)
+def review_completion(request, pk):
+    completion = get_in_scope(
+        request.user, Completion.objects.select_related("employee__user", "course"), pk=pk
+    )
+    decision = request.POST.get("decision")
+    form = RejectForm(request.POST)
+    try:
+        if decision == "verify":
+            completion_verify(completion=completion, reviewer=request.user)
+            messages.success(request, f"Verified {completion.course.title} for {completion.employee}.")
+        elif decision == "reject" and form.is_valid():
+            completion_reject(
+                completion=completion, reviewer=request.user, reason=form.cleaned_data["reason"]
+            )
+            messages.success(request, f"Rejected {completion.course.title} for {completion.employee}.")
+        else:
+            messages.error(request, "To reject a completion, say why.")
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("training:verification")
+
+
+@role_required(*MANAGERS)
+def matrix(request):
+    page = Paginator(matrix_employees(request.user), MATRIX_PAGE_SIZE).get_page(request.GET.get("page"))
+    courses, cells = matrix_cells(request.user, [employee.pk for employee in page])
+    rows = [(employee, [cells.get((employee.pk, course.pk)) for course in courses]) for employee in page]
+    return render(request, "training/matrix.html", {"page": page, "courses": courses, "rows": rows})
