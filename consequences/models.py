@@ -109,8 +109,10 @@ class Rule(models.Model):
 
     def clean(self) -> None:
         errors = {}
-        if self.condition and self.action and self.action not in ALLOWED_ACTIONS[self.condition]:
-            allowed = ", ".join(Action(a).label for a in ALLOWED_ACTIONS[self.condition])
+        # An unknown condition is reported by the field's choices; don't fail on it here.
+        allowed_actions = ALLOWED_ACTIONS.get(self.condition)
+        if allowed_actions and self.action and self.action not in allowed_actions:
+            allowed = ", ".join(Action(a).label for a in allowed_actions)
             errors["action"] = f"“{self.get_condition_display()}” leads to: {allowed}."
         if self.condition == Condition.TRAINING_LAPSE and self.subject_kind != SubjectKind.EMPLOYEE:
             errors["subject_kind"] = "Training lapses concern one employee: choose Employee."
@@ -236,10 +238,26 @@ class Consequence(models.Model):
             errors["closure_note"] = "Say what was done before closing" + (
                 ": a deviation is closed only by a corrective action." if self.deviation_id else "."
             )
+        if self.status == ConsequenceStatus.CLOSED and self.closed_at is None:
+            errors["closed_at"] = "Give the date the consequence was closed."
         if self.deviation_id and self.action != Action.CORRECTIVE_ACTION:
             errors["action"] = "A deviation of a non-negotiable standard is answered by a corrective action."
-        subject_field = {"employee": self.employee_id, "team": self.team_id, "location": self.location_id}
-        if self.subject_kind and not subject_field.get(self.subject_kind):
-            errors[self.subject_kind] = f"Choose the {self.subject_kind} this consequence is for."
+        expected_polarity = Polarity.POSITIVE if self.action == Action.RECOGNITION else Polarity.NEGATIVE
+        if self.action and self.polarity and self.polarity != expected_polarity:
+            errors["polarity"] = (
+                f"{self.get_action_display()} is a {expected_polarity.label.lower()} consequence: "
+                "recognition is positive; coaching, corrective action and remedial training are negative."
+            )
+        if self.subject_kind in SubjectKind.values:
+            subject_field = {"employee": self.employee_id, "team": self.team_id, "location": self.location_id}
+            if not subject_field[self.subject_kind]:
+                errors[self.subject_kind] = f"Choose the {self.subject_kind} this consequence is for."
+            # A team or location consequence is about the group, never one named person (or team).
+            if self.subject_kind != SubjectKind.EMPLOYEE and self.employee_id:
+                errors["employee"] = (
+                    f"Leave employee empty for a consequence about a {self.get_subject_kind_display().lower()}."
+                )
+            if self.subject_kind == SubjectKind.LOCATION and self.team_id:
+                errors["team"] = "Leave team empty for a consequence about a location."
         if errors:
             raise ValidationError(errors)

@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -41,7 +43,10 @@ class Evaluation(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="evaluations"
     )
     score = models.DecimalField(
-        max_digits=5, decimal_places=2, help_text="Weighted share of items passed, in percent."
+        max_digits=5,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text="Weighted share of items passed, in percent.",
     )
     critical_failed = models.BooleanField(default=False)
     passed = models.BooleanField(
@@ -70,6 +75,12 @@ class Evaluation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_method_display()} at {self.location.code}, {self.evaluated_at:%d %b %Y}"
+
+    def clean(self) -> None:
+        if self.critical_failed and self.passed:
+            raise ValidationError(
+                {"passed": "A failed critical item fails the whole evaluation, whatever the score."}
+            )
 
 
 class Source(models.TextChoices):
@@ -102,7 +113,9 @@ class Observation(models.Model):
     evaluation = models.ForeignKey(
         Evaluation, on_delete=models.CASCADE, null=True, blank=True, related_name="observations"
     )
-    weight = models.DecimalField(max_digits=5, decimal_places=2, default=1)
+    weight = models.DecimalField(
+        max_digits=5, decimal_places=2, default=1, validators=[MinValueValidator(Decimal("0.01"))]
+    )
     critical = models.BooleanField(
         default=False, help_text="In an evaluation: failing this item fails it all."
     )
@@ -154,6 +167,8 @@ class Observation(models.Model):
 
     def clean(self) -> None:
         errors = {}
+        if self.supersedes_id is not None and self.supersedes_id == self.pk:
+            errors["supersedes"] = "An observation cannot supersede itself."
         if self.team_id and self.location_id and self.team.location_id != self.location_id:
             errors["team"] = f"Team “{self.team.name}” is not at {self.location}."
         if self.employee_id and self.location_id and self.employee.location_id != self.location_id:
@@ -281,12 +296,14 @@ class Scorecard(models.Model):
     )
     observations = models.PositiveIntegerField(default=0)
     passed = models.PositiveIntegerField(default=0)
-    pass_rate = models.FloatField(null=True, blank=True)
+    pass_rate = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
     pass_rate_low = models.FloatField(null=True, blank=True)
     pass_rate_high = models.FloatField(null=True, blank=True)
     mean_value = models.FloatField(null=True, blank=True)
     target_rate = models.FloatField(null=True, blank=True)
-    target_met = models.BooleanField(null=True)
+    target_met = models.BooleanField(null=True, blank=True)
     deviations = models.PositiveIntegerField(default=0)
     feedback_count = models.PositiveIntegerField(default=0)
     csat_n = models.PositiveIntegerField(default=0)
@@ -318,6 +335,12 @@ class Scorecard(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_period_kind_display()} from {self.period_start}: {self.get_grain_display()} {self.grain_key}"
+
+    def clean(self) -> None:
+        if self.passed is not None and self.observations is not None and self.passed > self.observations:
+            raise ValidationError(
+                {"passed": f"{self.passed} passed out of {self.observations} observations is impossible."}
+            )
 
 
 class DeviationStatus(models.TextChoices):
@@ -357,3 +380,32 @@ class Deviation(models.Model):
 
     def __str__(self) -> str:
         return f"Deviation of {self.standard.code} at {self.location.code}, {self.detected_at:%d %b %Y}"
+
+    def clean(self) -> None:
+        if self.status == DeviationStatus.CLOSED and self.closed_at is None:
+            raise ValidationError({"closed_at": "Give the date the corrective action closed this deviation."})
+        if self.status == DeviationStatus.OPEN and self.closed_at is not None:
+            raise ValidationError({"closed_at": "An open deviation has no closing date."})
+
+
+class RollupState(models.Model):
+    """How far the incremental scorecard rollup has got: one row per rollup, written only by it.
+
+    Every observation and piece of feedback recorded up to `watermark` has been rolled up. A run sets
+    it to its own start less an in-flight margin (rows written before then have committed), and the
+    next run recomputes the periods of rows recorded after it (see `measurement.services.rollup`).
+    A null watermark means the next run rebuilds everything.
+    """
+
+    name = models.CharField(max_length=40, unique=True)
+    watermark = models.DateTimeField(
+        null=True, blank=True, help_text="Evidence recorded up to this instant has been rolled up."
+    )
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_full_run_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "rollup state"
+
+    def __str__(self) -> str:
+        return f"{self.name} rolled up to {self.watermark:%Y-%m-%d %H:%M:%S}" if self.watermark else self.name

@@ -95,3 +95,28 @@ class Employee(models.Model):
             raise ValidationError(
                 {"team": f"Team “{self.team.name}” belongs to {self.team.location}, not to this location."}
             )
+
+
+class Notice(models.Model):
+    """One item included in one email to one person: the log that keeps every scheduled email from
+    telling anyone the same thing twice.
+
+    ``kind`` names the job that sent it (``training_reminder``, ``acknowledgement_reminder``, …) and
+    ``key`` the thing it was about, spelled so that it changes when the thing does (a training
+    assignment that goes from *due* to *overdue* is a new key, so a new reminder). A notice is written
+    in the transaction that prepares the email, which is sent once that transaction has committed.
+    """
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notices")
+    kind = models.CharField(max_length=40)
+    key = models.CharField(max_length=200)
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "kind", "key"], name="notice_once_per_recipient"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key} to {self.recipient}"

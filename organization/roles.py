@@ -49,7 +49,9 @@ def _codename_matches(codename: str, model: str, actions: set[str]) -> bool:
 def sync_role_groups(group_model, permission_model) -> None:
     """Create the three groups and give each exactly its permissions (idempotent)."""
     program_perms = list(
-        permission_model.objects.filter(content_type__app_label__in=PROGRAM_APPS).select_related("content_type")
+        permission_model.objects.filter(content_type__app_label__in=PROGRAM_APPS).select_related(
+            "content_type"
+        )
     )
     user_perms = permission_model.objects.filter(content_type__app_label="auth", content_type__model="user")
 

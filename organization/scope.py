@@ -58,13 +58,17 @@ def managed_team_ids(user) -> QuerySet:
 
 
 def scope_filter(user, model: type[Model]) -> Q | None:
-    """The filter a user's scope puts on `model`; None means no restriction (admins)."""
-    role = role_of(user)
-    if role == Role.ADMIN:
-        return None
+    """The filter a user's scope puts on `model`; None means no restriction (admins).
+
+    Raises TypeError for a model without `scope_paths`, whoever asks: checked before the admin
+    shortcut so that a view scoping the wrong model fails in every test, not only for non-admins.
+    """
     paths = getattr(model, "scope_paths", None)
     if paths is None:
         raise TypeError(f"{model.__name__} declares no scope_paths, so it cannot be scoped")
+    role = role_of(user)
+    if role == Role.ADMIN:
+        return None
     nothing = Q(pk__in=[])
     employee = employee_of(user)
     if role is None or employee is None:

@@ -119,6 +119,8 @@ class Standard(models.Model):
 
     def clean(self) -> None:
         errors = {}
+        if self.version is not None and self.version < 1:
+            errors["version"] = "Versions start at 1."
         if self.non_negotiable and self.target_rate is not None and self.target_rate != HUNDRED:
             errors["target_rate"] = "A non-negotiable standard admits no exceptions: its target must be 100%."
         if self.measure_kind == MeasureKind.PASS_FAIL:
@@ -186,6 +188,8 @@ class Acknowledgement(models.Model):
         return f"{self.employee} acknowledged {self.standard.code} v{self.version}"
 
     def clean(self) -> None:
+        if self.version is not None and self.version < 1:
+            raise ValidationError({"version": "Versions start at 1."})
         if self.standard_id and self.version and self.version > self.standard.version:
             raise ValidationError(
                 {

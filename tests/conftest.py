@@ -11,6 +11,12 @@ from organization.services import employee_sync_groups
 from tests import factories
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # Factories give every user a password; the production hasher would dominate the run time.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def location_a(db):
     return factories.LocationFactory(code="AAA-01", name="Alpha Street", region="North")

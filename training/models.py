@@ -155,6 +155,12 @@ class Assignment(models.Model):
     def __str__(self) -> str:
         return f"{self.course.title} for {self.employee}, due {self.due_on:%d %b %Y}"
 
+    def clean(self) -> None:
+        if self.assigned_on and self.due_on and self.due_on < self.assigned_on:
+            raise ValidationError(
+                {"due_on": "The due date cannot be before the date the course was assigned."}
+            )
+
 
 class CompletionStatus(models.TextChoices):
     LOGGED = "logged", "Logged (awaiting verification)"
