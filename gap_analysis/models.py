@@ -100,7 +100,7 @@ class Rating(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_dimension_display()}: {self.current} → {self.target} (gap {self.gap})"
+        return f"{self.assessment} · {self.get_dimension_display()}: {self.current} → {self.target} (gap {self.gap})"
 
     @property
     def gap(self) -> int | None:

@@ -1,1 +1,226 @@
+"""Measurement in admin: evidence is read here, not edited.
 
+Observations, evaluations and feedback arrive through intake (API, CSV import, the evaluation
+form, the public feedback form), which also records deviations and keeps scores consistent;
+scorecards are written only by the rollup. Admin therefore shows them read-only.
+"""
+
+from django.contrib import admin
+
+from .models import Deviation, Evaluation, Feedback, Observation, RollupState, Scorecard
+
+
+class ReadOnlyAdminMixin:
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class EvaluationObservationInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = Observation
+    fk_name = "evaluation"
+    fields = ("standard", "employee", "passed", "value", "weight", "critical", "comment")
+    extra = 0
+    show_change_link = True
+    verbose_name = "item"
+    verbose_name_plural = "items observed"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("standard", "employee__user")
+
+
+@admin.register(Evaluation)
+class EvaluationAdmin(admin.ModelAdmin):
+    list_display = (
+        "evaluated_at",
+        "method",
+        "location",
+        "team",
+        "employee",
+        "touchpoint",
+        "score",
+        "passed",
+        "critical_failed",
+        "evaluator",
+    )
+    list_filter = ("method", "passed", "critical_failed", "location")
+    list_select_related = ("location", "team__location", "employee__user", "touchpoint", "evaluator")
+    search_fields = ("location__code", "comment", "external_id", "employee__employee_number")
+    date_hierarchy = "evaluated_at"
+    inlines = [EvaluationObservationInline]
+    # The score and verdict are computed from the items at intake; only the comment is editable.
+    readonly_fields = (
+        "location",
+        "team",
+        "employee",
+        "touchpoint",
+        "method",
+        "evaluated_at",
+        "evaluator",
+        "score",
+        "critical_failed",
+        "passed",
+        "external_id",
+        "recorded_at",
+    )
+
+    def get_queryset(self, request):
+        # The change page shows every related object by name.
+        return super().get_queryset(request).select_related(*self.list_select_related)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        # Its observations are evidence behind scorecards and consequences.
+        return False
+
+
+@admin.register(Observation)
+class ObservationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Immutable evidence: a correction is a new observation that supersedes this one."""
+
+    list_display = (
+        "observed_at",
+        "standard_code",
+        "location_code",
+        "team",
+        "employee",
+        "touchpoint",
+        "source",
+        "value",
+        "passed",
+        "critical",
+        "supersedes",
+    )
+    list_filter = ("source", "passed", "critical", "location", "standard")
+    list_select_related = (
+        "standard",
+        "location",
+        "team__location",
+        "employee__user",
+        "touchpoint",
+        "supersedes__standard",
+        "supersedes__location",
+    )
+    search_fields = ("standard__code", "location__code", "external_id", "comment")
+    date_hierarchy = "observed_at"
+    show_full_result_count = False
+
+    @admin.display(description="standard", ordering="standard__code")
+    def standard_code(self, obj):
+        return obj.standard.code
+
+    @admin.display(description="location", ordering="location__code")
+    def location_code(self, obj):
+        return obj.location.code
+
+    def get_queryset(self, request):
+        # The read-only change page shows the related objects by name.
+        return super().get_queryset(request).select_related(*self.list_select_related, "evaluation")
+
+
+@admin.register(Feedback)
+class FeedbackAdmin(admin.ModelAdmin):
+    """Customers' own words are never edited. Deleting stays possible, for erasure requests."""
+
+    list_display = (
+        "submitted_at",
+        "touchpoint",
+        "location",
+        "csat",
+        "nps",
+        "channel",
+        "short_comment",
+        "contact_consent",
+    )
+    list_filter = ("channel", "csat", "contact_consent", "location", "touchpoint")
+    list_select_related = ("touchpoint", "location")
+    search_fields = ("comment", "contact_name", "contact_email", "external_id")
+    date_hierarchy = "submitted_at"
+
+    @admin.display(description="comment")
+    def short_comment(self, obj):
+        return obj.comment if len(obj.comment) <= 80 else obj.comment[:79] + "…"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related(*self.list_select_related)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Scorecard)
+class ScorecardAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Rollup output: recomputed from the evidence, so never typed in."""
+
+    list_display = (
+        "period_kind",
+        "period_start",
+        "grain",
+        "subject",
+        "observations",
+        "pass_rate_percent",
+        "target_rate",
+        "target_met",
+        "deviations",
+        "csat_with_n",
+        "nps_with_n",
+        "computed_at",
+    )
+    list_filter = ("period_kind", "grain", "target_met", "location")
+    list_select_related = ("location", "team__location", "employee__user", "standard", "touchpoint")
+    search_fields = ("grain_key", "location__code", "standard__code", "employee__employee_number")
+    date_hierarchy = "period_start"
+
+    @admin.display(description="subject")
+    def subject(self, obj):
+        parts = [obj.location, obj.team, obj.employee, obj.standard, obj.touchpoint]
+        return " · ".join(str(part) for part in parts if part is not None) or "Organisation"
+
+    @admin.display(description="pass rate", ordering="pass_rate")
+    def pass_rate_percent(self, obj):
+        if obj.pass_rate is None:
+            return "—"
+        return f"{obj.pass_rate:.1%} (n={obj.observations})"
+
+    @admin.display(description="CSAT", ordering="csat")
+    def csat_with_n(self, obj):
+        return "—" if obj.csat is None else f"{obj.csat:.1f} (n={obj.csat_n})"
+
+    @admin.display(description="NPS", ordering="nps")
+    def nps_with_n(self, obj):
+        return "—" if obj.nps is None else f"{obj.nps:+.0f} (n={obj.nps_n})"
+
+
+@admin.register(Deviation)
+class DeviationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Recorded at intake and closed by a corrective action (consequences), never by hand."""
+
+    list_display = ("detected_at", "standard", "location", "team", "employee", "status", "closed_at")
+    list_filter = ("status", "location", "standard")
+    list_select_related = ("standard", "location", "team__location", "employee__user")
+    search_fields = ("standard__code", "location__code", "employee__employee_number")
+    date_hierarchy = "detected_at"
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related(*self.list_select_related, "observation__standard", "observation__location")
+        )
+
+
+@admin.register(RollupState)
+class RollupStateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Where the incremental rollup has got to; `rollup_scorecards --full` rebuilds from scratch."""
+
+    list_display = ("name", "watermark", "last_run_at", "last_full_run_at")

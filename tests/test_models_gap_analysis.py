@@ -247,5 +247,5 @@ def test_gap_analysis_models_read_well_as_text(location_a):
     assert str(CustomerExpectation.objects.get(name="Courtesy")) == "Courtesy"
     assert str(local) == "Checkout till (AAA-01), 03 Feb 2025"
     assert str(everywhere) == "Checkout till (all locations), 03 Feb 2025"
-    assert str(rating) == "People: 2 → 4 (gap 2)"
+    assert str(rating) == "Checkout till (AAA-01), 03 Feb 2025 · People: 2 → 4 (gap 2)"
     assert str(factories.ActionItemFactory(rating=rating, title="Open a second till")) == "Open a second till"

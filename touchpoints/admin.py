@@ -1,1 +1,74 @@
+from django.contrib import admin
+from django.db.models import Count, Q
 
+from organization.admin import ProgramImportExportMixin
+
+from .models import Touchpoint
+from .resources import TouchpointResource
+
+# Touchpoints sit below standards in the app layers, so coverage is counted through the
+# reverse relation instead of importing standards.models.Status.
+ACTIVE_STANDARD = Q(standards__status="active")
+
+
+class CoverageFilter(admin.SimpleListFilter):
+    title = "coverage"
+    parameter_name = "covered"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Covered by an active standard"), ("no", "Coverage gap")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(active_standards__gt=0)
+        if self.value() == "no":
+            return queryset.filter(active_standards=0)
+        return queryset
+
+
+@admin.register(Touchpoint)
+class TouchpointAdmin(ProgramImportExportMixin, admin.ModelAdmin):
+    resource_classes = [TouchpointResource]
+    list_display = (
+        "name",
+        "slug",
+        "channel",
+        "journey_stage",
+        "customer_kind",
+        "owner_team",
+        "active_standards",
+        "active",
+    )
+    list_filter = (
+        "channel",
+        "journey_stage",
+        "customer_kind",
+        "active",
+        CoverageFilter,
+        "owner_team__location",
+    )
+    list_select_related = ("owner_team__location",)
+    search_fields = ("name", "slug", "description")
+    prepopulated_fields = {"slug": ("name",)}
+    autocomplete_fields = ("owner_team",)
+    filter_horizontal = ("locations",)
+    fieldsets = (
+        (None, {"fields": ("name", "slug", "description", "active")}),
+        (
+            "Where and for whom",
+            {"fields": ("channel", "journey_stage", "customer_kind", "owner_team", "locations")},
+        ),
+    )
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related(*self.list_select_related)
+            .annotate(active_standards=Count("standards", filter=ACTIVE_STANDARD, distinct=True))
+        )
+
+    @admin.display(description="active standards", ordering="active_standards")
+    def active_standards(self, obj):
+        # 0 is a coverage gap: no active standard says how this touchpoint should go.
+        return obj.active_standards
