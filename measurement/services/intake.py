@@ -44,6 +44,8 @@ SOURCES = frozenset(Source.values)
 EVALUATION_METHODS = frozenset(EvaluationMethod.values)
 FEEDBACK_CHANNELS = frozenset(FeedbackChannel.values)
 
+EXTERNAL_ID_MAX = 100
+
 # Above this, a batch is refused outright: the API promises at most 5,000 items per call.
 MAX_BATCH = 5000
 BULK_BATCH_SIZE = 2000
@@ -187,6 +189,11 @@ class _RowChecker:
             self.error(name, "This field is required.")
         return value
 
+    def at_most(self, name: str, value: str, limit: int) -> str:
+        if len(value) > limit:
+            self.error(name, f"At most {limit} characters (this has {len(value)}).")
+        return value
+
     def parse(self, name: str, parser, value, *args):
         try:
             return parser(value, *args)
@@ -263,9 +270,7 @@ def _observation_from_row(
     if standard is not None:
         passed = _judge(standard, value, passed, value_text, passed_text, check)
 
-    external_id = _text(raw, "external_id") or None
-    if external_id and len(external_id) > 100:
-        check.error("external_id", "At most 100 characters.")
+    external_id = check.at_most("external_id", _text(raw, "external_id"), EXTERNAL_ID_MAX) or None
     comment = _text(raw, "comment")
 
     if check.errors:
@@ -499,19 +504,22 @@ def evaluation_record(
     comment: str = "",
     external_id: str | None = None,
     evaluator=None,
+    lookups: Lookups | None = None,
 ) -> EvaluationOutcome:
     """Record a mystery shop, QA review or audit and its items (observations) in one transaction.
 
     Each item is an observation mapping (standard, passed or value, comment) plus optional
     `weight` (default: the standard's) and `critical`. The evaluation's location, team,
     employee, touchpoint, source and time apply to every item. Errors name the item
-    (row = item number, from 1) or the evaluation (row 0); nothing is saved then.
+    (row = item number, from 1) or the evaluation (row 0); nothing is saved then. Pass
+    `lookups` when recording many evaluations, to load the reference data once.
     """
-    if external_id:
+    head = _RowChecker(0)
+    external_id = head.at_most("external_id", (external_id or "").strip(), EXTERNAL_ID_MAX) or None
+    if external_id and not head.errors:
         existing = Evaluation.objects.filter(external_id=external_id).first()
         if existing:
             return EvaluationOutcome(existing, False, [])
-    head = _RowChecker(0)
     if method not in EVALUATION_METHODS:
         head.error("method", f"“{method}” is not one of: {', '.join(EvaluationMethod.values)}.")
     if not items:
@@ -525,7 +533,7 @@ def evaluation_record(
         "source": method if method in EVALUATION_METHODS else "",
         "observed_at": when,
     }
-    lookups = Lookups.load()
+    lookups = lookups or Lookups.load()
     observations, errors = [], list(head.errors)
     for number, item in enumerate(items, start=1):
         observation, item_errors = _observation_from_row({**item, **shared}, number, lookups)
@@ -559,7 +567,7 @@ def evaluation_record(
             critical_failed=critical_failed,
             passed=passed,
             comment=comment,
-            external_id=external_id or None,
+            external_id=external_id,
         )
         for observation in observations:
             observation["evaluation_id"] = evaluation.pk
@@ -612,10 +620,12 @@ def _feedback_from_row(raw: Mapping[str, Any], row: int, lookups: Lookups) -> tu
         if _text(raw, "contact_consent")
         else False
     )
-    name, email = _text(raw, "contact_name"), _text(raw, "contact_email")
+    name = check.at_most("contact_name", _text(raw, "contact_name"), 120)
+    email = check.at_most("contact_email", _text(raw, "contact_email"), 254)
+    external_id = check.at_most("external_id", _text(raw, "external_id"), EXTERNAL_ID_MAX) or None
     if (name or email) and not consent:
         check.error("contact_consent", "Contact details are kept only with the customer's consent.")
-    if email and ("@" not in email or len(email) > 254):
+    if email and "@" not in email:
         check.error("contact_email", f"“{email}” is not an email address.")
     if check.errors:
         return None, check.errors
@@ -631,7 +641,7 @@ def _feedback_from_row(raw: Mapping[str, Any], row: int, lookups: Lookups) -> tu
             contact_name=name,
             contact_email=email,
             contact_consent=bool(consent),
-            external_id=_text(raw, "external_id") or None,
+            external_id=external_id,
         ),
         [],
     )
