@@ -300,7 +300,13 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "ServiceDesk API",
-    "DESCRIPTION": "Observations, feedback and scorecards of the customer service program.",
+    "DESCRIPTION": (
+        "Observations, evaluations, customer feedback and scorecards of the customer service program.\n\n"
+        "Authenticate with `Authorization: Token <key>` (POST /api/v1/token/, or Django admin → Tokens). "
+        "A POST body is one object or a list of up to 5,000, stored all or nothing: a 400 lists every bad "
+        "item by index (from 0) and field. Resending the same external ids stores nothing twice (200). "
+        "Managers and admins may post; every read shows only what the token's owner may see."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # Tag operations by resource (observations, feedback, …) rather than by "v1".

@@ -11,4 +11,13 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
+    path("", include("measurement.public_urls")),
+    path("standards/", include("standards.urls")),
+    path("training/", include("training.urls")),
+    path("evaluations/", include("measurement.evaluation_urls")),
+    path("dashboard/", include("measurement.urls")),
+    path("gaps/", include("gap_analysis.urls")),
+    path("consequences/", include("consequences.urls")),
+    path("improvements/", include("gap_analysis.public_urls")),
+    path("api/", include("servicedesk.api_urls")),
 ]

@@ -8,6 +8,7 @@ from django.contrib.auth.models import AnonymousUser
 
 from organization.models import Role
 from organization.services import employee_sync_groups
+from servicedesk.celery import app as celery_app
 from tests import factories
 
 
@@ -15,6 +16,16 @@ from tests import factories
 def fast_password_hashing(settings):
     # Factories give every user a password; the production hasher would dominate the run time.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def tasks_run_in_process():
+    # Tasks enqueued by the code under test run inline instead of leaving messages in the
+    # development broker; tests with a real worker switch this off for themselves.
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
 
 
 @pytest.fixture

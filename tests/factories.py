@@ -194,7 +194,9 @@ class DeviationFactory(factory.django.DjangoModelFactory):
         model = Deviation
 
     observation = factory.SubFactory(
-        ObservationFactory, passed=False, standard=factory.SubFactory(StandardFactory, non_negotiable=True, target_rate=100)
+        ObservationFactory,
+        passed=False,
+        standard=factory.SubFactory(StandardFactory, non_negotiable=True, target_rate=100),
     )
     standard = factory.SelfAttribute("observation.standard")
     location = factory.SelfAttribute("observation.location")

@@ -210,6 +210,10 @@ def test_over_long_texts_are_refused_naming_the_field(world):
     result = feedback_ingest(rows({**good, "external_id": "x" * 101, "contact_name": "n" * 121}))
     assert {e.field for e in result.errors} == {"external_id", "contact_name"}
     outcome = evaluation_record(
-        location="LDN-01", method="audit", evaluated_at=WHEN, external_id="e" * 101, items=[obs(passed="true")]
+        location="LDN-01",
+        method="audit",
+        evaluated_at=WHEN,
+        external_id="e" * 101,
+        items=[obs(passed="true")],
     )
     assert [(e.row, e.field) for e in outcome.errors] == [(0, "external_id")]

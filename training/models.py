@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from organization.models import Employee, Location, Role, Team, code_validator
 from standards.models import Standard
@@ -218,7 +219,7 @@ class Completion(models.Model):
 
     def clean(self) -> None:
         errors = {}
-        if self.completed_on and self.completed_on > date.today():
+        if self.completed_on and self.completed_on > timezone.localdate():
             errors["completed_on"] = "A completion cannot be dated in the future."
         if self.course_id:
             pass_mark = self.course.pass_mark

@@ -1,5 +1,6 @@
 from celery import shared_task
 
+from .notifications import training_reminders_send
 from .services import assignments_sync
 
 
@@ -7,3 +8,9 @@ from .services import assignments_sync
 def sync_assignments() -> dict[str, int]:
     """Periodic housekeeping: keep every employee's training assignments in step with requirements."""
     return assignments_sync()
+
+
+@shared_task(acks_late=True, soft_time_limit=10 * 60, time_limit=15 * 60)
+def send_training_reminders() -> dict[str, int]:
+    """Daily: email employees whose required training is due, overdue, expiring soon or expired."""
+    return training_reminders_send()

@@ -1,1 +1,3 @@
-"""Writes for measurement: intake of evidence (intake.py) and scorecard rollups (rollup.py)."""
+"""Services of the measurement app: the writes (intake of evidence, scorecard rollups)."""
+
+from .rollup import scorecards_rollup  # noqa: F401

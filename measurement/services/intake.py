@@ -417,7 +417,7 @@ def _write_observations(batch: list[dict], result: IntakeResult, lookups: Lookup
             location_id=o["location_id"],
             team_id=o["team_id"],
             employee_id=o["employee_id"],
-            detected_at=now,
+            detected_at=o["observed_at"],  # when it happened, also for backfilled history
         )
         for pk, o in zip(pks, fresh, strict=True)
         if not o["passed"] and o["standard_id"] in non_negotiable

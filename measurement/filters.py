@@ -1,0 +1,151 @@
+"""Query-string filters of the measurement API (django-filter).
+
+References are given the way a sending system knows them: locations by code, employees by
+number, standards by code, touchpoints by slug; teams by id (their names repeat between
+locations). Date bounds are whole days in the organisation's time zone (`TIME_ZONE`) and are
+turned into timestamp ranges, so the indexes on the timestamp columns stay usable; periods
+are the rollup's (`services.rollup.period_start`/`period_end`: weeks start on Monday).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+import django_filters
+from django import forms
+from django.utils import timezone
+
+from .models import Evaluation, EvaluationMethod, Feedback, Observation, PeriodKind, Scorecard, Source
+from .services.rollup import period_end, period_start
+
+
+def day_start(day: date) -> datetime:
+    """Midnight at the start of `day` in the organisation's time zone."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _on_or_after(field_name: str):
+    """A filter method: `field_name` on or after the given day (organisation's time zone)."""
+
+    def apply(queryset, name, value):
+        return queryset.filter(**{f"{field_name}__gte": day_start(value)})
+
+    return apply
+
+
+def _on_or_before(field_name: str):
+    """A filter method: `field_name` on or before the given day, the whole day included."""
+
+    def apply(queryset, name, value):
+        return queryset.filter(**{f"{field_name}__lt": day_start(value + timedelta(days=1))})
+
+    return apply
+
+
+class PeriodForm(forms.Form):
+    """Checks that `period_kind` and `period_start` come together and name a real period."""
+
+    def clean(self):
+        data = super().clean()
+        kind, start = data.get("period_kind"), data.get("period_start")
+        if bool(kind) != bool(start):
+            missing = "period_start" if kind else "period_kind"
+            self.add_error(missing, "Give period_kind and period_start together.")
+        elif kind and start and period_start(kind, start) != start:
+            self.add_error(
+                "period_start",
+                f"{start.isoformat()} is not the first day of a {kind} "
+                f"(that {kind} starts on {period_start(kind, start).isoformat()}).",
+            )
+        return data
+
+
+class ObservationFilter(django_filters.FilterSet):
+    observed_after = django_filters.DateFilter(
+        method=_on_or_after("observed_at"), help_text="Observed on or after this day."
+    )
+    observed_before = django_filters.DateFilter(
+        method=_on_or_before("observed_at"), help_text="Observed on or before this day."
+    )
+    period_kind = django_filters.ChoiceFilter(
+        choices=PeriodKind.choices, method="filter_period", help_text="With period_start: one whole period."
+    )
+    period_start = django_filters.DateFilter(
+        method="filter_period", help_text="First day of the period (a Monday for weeks, the 1st for months)."
+    )
+    location = django_filters.CharFilter(field_name="location__code", lookup_expr="iexact")
+    team = django_filters.NumberFilter(field_name="team_id")
+    employee = django_filters.CharFilter(field_name="employee__employee_number", lookup_expr="iexact")
+    standard = django_filters.CharFilter(field_name="standard__code", lookup_expr="iexact")
+    touchpoint = django_filters.CharFilter(field_name="touchpoint__slug")
+    passed = django_filters.BooleanFilter()
+    source = django_filters.ChoiceFilter(choices=Source.choices)
+    evaluation = django_filters.NumberFilter(field_name="evaluation_id")
+
+    class Meta:
+        model = Observation
+        fields = []
+        form = PeriodForm
+
+    def filter_period(self, queryset, name, value):
+        # Both parameters arrive here; the form has checked they come together.
+        if name == "period_start":
+            return queryset
+        start = self.form.cleaned_data["period_start"]
+        return queryset.filter(
+            observed_at__gte=day_start(start), observed_at__lt=day_start(period_end(value, start))
+        )
+
+
+class EvaluationFilter(django_filters.FilterSet):
+    evaluated_after = django_filters.DateFilter(
+        method=_on_or_after("evaluated_at"), help_text="Evaluated on or after this day."
+    )
+    evaluated_before = django_filters.DateFilter(
+        method=_on_or_before("evaluated_at"), help_text="Evaluated on or before this day."
+    )
+    location = django_filters.CharFilter(field_name="location__code", lookup_expr="iexact")
+    team = django_filters.NumberFilter(field_name="team_id")
+    employee = django_filters.CharFilter(field_name="employee__employee_number", lookup_expr="iexact")
+    method = django_filters.ChoiceFilter(choices=EvaluationMethod.choices)
+    passed = django_filters.BooleanFilter()
+
+    class Meta:
+        model = Evaluation
+        fields = []
+
+
+class FeedbackFilter(django_filters.FilterSet):
+    submitted_after = django_filters.DateFilter(
+        method=_on_or_after("submitted_at"), help_text="Submitted on or after this day."
+    )
+    submitted_before = django_filters.DateFilter(
+        method=_on_or_before("submitted_at"), help_text="Submitted on or before this day."
+    )
+    location = django_filters.CharFilter(field_name="location__code", lookup_expr="iexact")
+    touchpoint = django_filters.CharFilter(field_name="touchpoint__slug")
+
+    class Meta:
+        model = Feedback
+        fields = []
+
+
+class ScorecardFilter(django_filters.FilterSet):
+    period_kind = django_filters.ChoiceFilter(choices=PeriodKind.choices)
+    period_start = django_filters.DateFilter()
+    period_start_after = django_filters.DateFilter(
+        field_name="period_start", lookup_expr="gte", help_text="Periods starting on or after this day."
+    )
+    period_start_before = django_filters.DateFilter(
+        field_name="period_start", lookup_expr="lte", help_text="Periods starting on or before this day."
+    )
+    grain = django_filters.ChoiceFilter(choices=Scorecard._meta.get_field("grain").choices)
+    location = django_filters.CharFilter(field_name="location__code", lookup_expr="iexact")
+    team = django_filters.NumberFilter(field_name="team_id")
+    employee = django_filters.CharFilter(field_name="employee__employee_number", lookup_expr="iexact")
+    standard = django_filters.CharFilter(field_name="standard__code", lookup_expr="iexact")
+    touchpoint = django_filters.CharFilter(field_name="touchpoint__slug")
+
+    class Meta:
+        model = Scorecard
+        fields = []

@@ -1,0 +1,217 @@
+"""The scorecards page's charts: the location × standard heatmap and the SPC trend charts."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db.models import Q
+
+from organization.models import Location
+from standards.models import Standard
+
+from .. import stats
+from ..models import Grain, Scorecard
+from .common import TREND_PERIODS, benchmark_scorecards, period_label, previous_periods, scorecards_for
+from .scorecards import Figures, Selection, feedback_rows_filter, pass_rows_filter
+
+# --------------------------------------------------------------------------- heatmap
+
+
+def heat_status(row: Scorecard | None) -> str:
+    """How a pass rate stands against its target: met, near (below, but the target lies within the
+    95 % interval, so the shortfall may be chance), below, or none (no observations)."""
+    if row is None or row.pass_rate is None:
+        return "none"
+    if row.target_rate is None:
+        return "untargeted"
+    if row.target_met:
+        return "met"
+    if row.pass_rate_high is not None and row.pass_rate_high >= row.target_rate:
+        return "near"
+    return "below"
+
+
+@dataclass(frozen=True)
+class Heatmap:
+    standards: list[Standard]
+    rows: list[tuple[Location, list[Scorecard | None]]]  # one cell per standard
+    benchmark: list[Scorecard | None]  # the organisation-wide row per standard
+
+
+def heatmap(user, selection: Selection) -> Heatmap:
+    """Location × standard pass rates for the period in the user's scope, with the organisation-wide
+    rate per standard as the last row. Queries: two."""
+    period = Q(period_kind=selection.period_kind, period_start=selection.period_start)
+    cells = (
+        scorecards_for(user)
+        .filter(period, grain=Grain.LOCATION_STANDARD)
+        .select_related("location", "standard")
+    )
+    bench = benchmark_scorecards().filter(period, grain=Grain.STANDARD)
+    if selection.location:
+        cells = cells.filter(location=selection.location)
+    if selection.standard:
+        cells = cells.filter(standard=selection.standard)
+        bench = bench.filter(standard=selection.standard)
+    cells = list(cells)
+    standards = sorted({cell.standard for cell in cells}, key=lambda standard: standard.code)
+    locations = sorted({cell.location for cell in cells}, key=lambda location: location.name)
+    by_key = {(cell.location_id, cell.standard_id): cell for cell in cells}
+    bench_by_standard = {row.standard_id: row for row in bench}
+    return Heatmap(
+        standards=standards,
+        rows=[(location, [by_key.get((location.pk, s.pk)) for s in standards]) for location in locations],
+        benchmark=[bench_by_standard.get(s.pk) for s in standards],
+    )
+
+
+# --------------------------------------------------------------------------- trends (SPC)
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    period_start: date
+    label: str
+    figures: Figures
+
+
+# The Western Electric rules as `stats.western_electric_flags` numbers them.
+WESTERN_ELECTRIC_RULES = {
+    1: "beyond 3σ",
+    2: "2 of 3 beyond 2σ",
+    3: "4 of 5 beyond 1σ",
+    4: "8 in a row on one side",
+}
+
+
+@dataclass(frozen=True)
+class ChartRow:
+    """One period of a control chart, for the table that accompanies it (screen readers, no JS)."""
+
+    label: str
+    value: float
+    n: int
+    lcl: float
+    ucl: float
+    rules: list[str]
+
+
+def _chart_rows(chart: dict | None, values_key: str) -> list[ChartRow]:
+    if chart is None:
+        return []
+    rows = []
+    for i, label in enumerate(chart["labels"]):
+        lcl, ucl = chart["lcl"], chart["ucl"]
+        rows.append(
+            ChartRow(
+                label=label,
+                value=chart[values_key][i],
+                n=chart["n"][i],
+                lcl=lcl[i] if isinstance(lcl, list) else lcl,
+                ucl=ucl[i] if isinstance(ucl, list) else ucl,
+                rules=[WESTERN_ELECTRIC_RULES[rule] for rule in chart["flags"][i]],
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class Trend:
+    """Chart data for the selection over the last `TREND_PERIODS` periods, JSON-ready."""
+
+    pass_chart: dict | None  # p-chart (stats.p_chart), None without observations
+    csat_chart: dict | None  # XmR (stats.xmr_limits), None with fewer than two periods of answers
+    nps_chart: dict | None
+    points: list[TrendPoint] = field(default_factory=list)
+
+    @property
+    def pass_rows(self) -> list[ChartRow]:
+        return _chart_rows(self.pass_chart, "rates")
+
+    @property
+    def csat_rows(self) -> list[ChartRow]:
+        return _chart_rows(self.csat_chart, "values")
+
+    @property
+    def nps_rows(self) -> list[ChartRow]:
+        return _chart_rows(self.nps_chart, "values")
+
+
+def _period_figures(label: str, rows: Iterable[Scorecard]) -> dict[date, Figures]:
+    grouped: dict[date, list[Scorecard]] = defaultdict(list)
+    for row in rows:
+        grouped[row.period_start].append(row)
+    return {start: Figures.of(label, group) for start, group in grouped.items()}
+
+
+def _xmr_chart(labels: list[str], values: list[float], ns: list[int], *, unit: str) -> dict | None:
+    if len(values) < 2:
+        return None
+    xmr = stats.xmr_limits(values)
+    return {
+        "unit": unit,
+        "labels": labels,
+        "values": xmr.values,
+        "n": ns,
+        "centre": xmr.centre,
+        "ucl": xmr.ucl,
+        "lcl": xmr.lcl,
+        "flags": xmr.flags,
+        "rules": WESTERN_ELECTRIC_RULES,
+    }
+
+
+def trend(user, selection: Selection) -> Trend:
+    """The selection's pass rate as a p-chart (per-period 3σ limits, Western Electric flags) and its
+    location's (or the organisation's) CSAT and NPS as XmR charts, over the last periods up to the
+    chosen one. Periods without data are left out of a chart. Queries: two."""
+    starts = previous_periods(selection.period_kind, selection.period_start, TREND_PERIODS)
+    window = Q(period_kind=selection.period_kind, period_start__in=starts)
+    mine = scorecards_for(user).filter(window)
+    passing = _period_figures(selection.label, mine.filter(pass_rows_filter(selection)))
+    feedback = _period_figures(selection.label, mine.filter(feedback_rows_filter(selection)))
+    points = [
+        TrendPoint(start, period_label(selection.period_kind, start), passing[start])
+        for start in starts
+        if start in passing and passing[start].observations
+    ]
+    pass_chart = None
+    if points:
+        chart = stats.p_chart([(point.figures.passed, point.figures.observations) for point in points])
+        targets = [point.figures.target_rate for point in points]
+        pass_chart = {
+            "unit": "proportion",
+            "labels": [point.label for point in points],
+            "rates": chart.rates,
+            "n": [point.figures.observations for point in points],
+            "centre": chart.centre,
+            "ucl": chart.ucls,
+            "lcl": chart.lcls,
+            "flags": chart.flags,
+            "rules": WESTERN_ELECTRIC_RULES,
+            "target": targets[-1],
+        }
+    csat_points = [
+        (start, feedback[start]) for start in starts if start in feedback and feedback[start].csat_n
+    ]
+    nps_points = [(start, feedback[start]) for start in starts if start in feedback and feedback[start].nps_n]
+    kind = selection.period_kind
+    return Trend(
+        pass_chart=pass_chart,
+        csat_chart=_xmr_chart(
+            [period_label(kind, start) for start, _ in csat_points],
+            [figures.csat for _, figures in csat_points],
+            [figures.csat_n for _, figures in csat_points],
+            unit="percent",
+        ),
+        nps_chart=_xmr_chart(
+            [period_label(kind, start) for start, _ in nps_points],
+            [figures.nps for _, figures in nps_points],
+            [figures.nps_n for _, figures in nps_points],
+            unit="score",
+        ),
+        points=points,
+    )

@@ -1,0 +1,122 @@
+"""Who sees which scorecards, and the periods the dashboard offers (see the package docstring)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from datetime import time as clock_time
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+
+from organization.models import Location, Role, Team
+from organization.scope import managed_location_ids, managed_team_ids, role_of, scope_filter
+
+from ..models import Grain, PeriodKind, Scorecard
+from ..services.rollup import period_end, period_start
+
+# The period kinds the dashboard offers (day scorecards exist, but are too noisy to manage by).
+DASHBOARD_PERIOD_KINDS = (PeriodKind.WEEK, PeriodKind.MONTH, PeriodKind.QUARTER)
+DEFAULT_PERIOD_KIND = PeriodKind.MONTH
+# How many periods a trend chart shows, ending with the chosen one.
+TREND_PERIODS = 12
+# How many period starts the period picker offers.
+PICKER_PERIODS = 60
+# The table grains a user can choose; "standard" means per standard, within the selection.
+TABLE_GRAINS = {
+    Grain.LOCATION: "Location",
+    Grain.TEAM: "Team",
+    Grain.EMPLOYEE: "Employee",
+    Grain.STANDARD: "Standard",
+}
+# Organisation-wide grains: they name no location, so every dashboard user may read them as context.
+BENCHMARK_GRAINS = (Grain.ORGANISATION, Grain.STANDARD, Grain.TOUCHPOINT)
+# Rates are compared with targets with a little slack (they come back from float arithmetic).
+TARGET_TOLERANCE = 1e-9
+OTHER_LOCATION = "Other location"
+
+
+# --------------------------------------------------------------------------- who sees what
+
+
+def is_admin(user) -> bool:
+    return role_of(user) == Role.ADMIN
+
+
+def scorecards_for(user) -> QuerySet[Scorecard]:
+    """The scorecards `user` may see as their own (see the module docstring): all for admins; for
+    managers their locations', teams' and employees' rows; none for anyone else."""
+    condition = scope_filter(user, Scorecard)
+    if condition is None:
+        return Scorecard.objects.all()
+    if role_of(user) == Role.MANAGER:
+        managed = managed_location_ids(user)
+        condition |= Q(grain=Grain.TEAM, team__location__in=managed)
+        condition |= Q(grain=Grain.EMPLOYEE, employee__location__in=managed)
+    return Scorecard.objects.filter(condition)
+
+
+def benchmark_scorecards() -> QuerySet[Scorecard]:
+    """Organisation-wide scorecards (org, standard, touchpoint grains): context for every manager."""
+    return Scorecard.objects.filter(grain__in=BENCHMARK_GRAINS)
+
+
+def dashboard_locations(user) -> QuerySet[Location]:
+    """Locations whose scorecards `user` sees: all for admins, the managed ones for managers."""
+    if is_admin(user):
+        return Location.objects.all()
+    if role_of(user) == Role.MANAGER:
+        return Location.objects.filter(pk__in=managed_location_ids(user))
+    return Location.objects.none()
+
+
+def dashboard_teams(user) -> QuerySet[Team]:
+    """Teams whose scorecards `user` sees: all for admins; for managers the teams of their
+    locations and the teams they manage."""
+    teams = Team.objects.select_related("location")
+    if is_admin(user):
+        return teams
+    if role_of(user) == Role.MANAGER:
+        return teams.filter(Q(location__in=managed_location_ids(user)) | Q(pk__in=managed_team_ids(user)))
+    return teams.none()
+
+
+# --------------------------------------------------------------------------- periods
+
+
+def period_label(kind: str, start: date) -> str:
+    """'Mar 2025', 'Q1 2025', 'Week of 3 Mar 2025' or '3 Mar 2025'."""
+    if kind == PeriodKind.MONTH:
+        return start.strftime("%b %Y")
+    if kind == PeriodKind.QUARTER:
+        return f"Q{(start.month - 1) // 3 + 1} {start.year}"
+    if kind == PeriodKind.WEEK:
+        return f"Week of {start.day} {start:%b %Y}"
+    return f"{start.day} {start:%b %Y}"
+
+
+def previous_periods(kind: str, last: date, count: int) -> list[date]:
+    """The starts of `count` consecutive periods of `kind` ending with the one starting `last`,
+    oldest first."""
+    starts = [last]
+    while len(starts) < count:
+        starts.append(period_start(kind, starts[-1] - timedelta(days=1)))
+    return starts[::-1]
+
+
+def period_bounds(kind: str, start: date) -> tuple[datetime, datetime]:
+    """The instants a period starts and ends (exclusive), in the organisation's time zone, as the
+    rollup computes periods."""
+    tz = ZoneInfo(settings.TIME_ZONE)
+    end = period_end(kind, start)
+    return datetime.combine(start, clock_time.min, tzinfo=tz), datetime.combine(
+        end, clock_time.min, tzinfo=tz
+    )
+
+
+def parse_date(raw: str | None) -> date | None:
+    """An ISO date from a query parameter, or None if it is missing or malformed."""
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None

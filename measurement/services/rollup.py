@@ -1,0 +1,613 @@
+"""Scorecard rollups: observations and customer feedback aggregated per period and grain.
+
+`scorecards_rollup()` is the one entry point: the periodic Celery task and
+`manage.py rollup_scorecards` both call it.
+
+What a scorecard holds (one row per period kind, period start, grain and grain key)
+-------------------------------------------------------------------------------------
+- Periods: day, ISO week (starting Monday), month and quarter, in the organisation's time zone
+  (``settings.TIME_ZONE``); timestamps are stored in UTC. ``period_start`` is the local date the
+  period starts on.
+- Grains and their ``grain_key`` (ids of the rows they describe, in this order, joined by ``|``):
+
+  ================== ============================ =================
+  grain              grain_key                    has feedback
+  ================== ============================ =================
+  org                ``org``                      yes
+  location           ``location=3``               yes
+  team               ``team=5``                   no
+  employee           ``employee=12``              no
+  standard           ``standard=7``               no
+  touchpoint         ``touchpoint=2``             yes
+  location_standard  ``location=3|standard=7``    no
+  ================== ============================ =================
+
+  Observations without a team, employee or touchpoint count for the other grains only.
+- Evidence counted: observations that no later observation supersedes (a correction replaces the
+  row it corrects), and all feedback.
+- ``observations``, ``passed``; ``pass_rate`` = passed / observations as a proportion 0–1, with its
+  95 % Wilson interval (``pass_rate_low``, ``pass_rate_high``, also 0–1).
+- ``target_rate`` (0–1): for the standard and location_standard grains, the standard's target; for the
+  other grains, the observation-weighted mean of the targets of the standards observed — the pass
+  rate expected if every observation met its own standard's target exactly, so that a location
+  observed mostly on a 100 % standard is held to nearly 100 %. ``target_met`` = pass_rate ≥ target.
+- ``mean_value``: mean of the measured values, for the standard and location_standard grains only —
+  elsewhere values of different standards have different units (seconds, rings, a 1–5 rating) and
+  their mean would mean nothing, so it is left null.
+- ``deviations``: failed observations of non-negotiable standards.
+- Feedback (org, location and touchpoint grains; zero/null elsewhere): ``feedback_count`` (all answers,
+  comment-only ones included), ``csat_n`` and ``csat`` as a **percentage 0–100** of answers 4–5 (as
+  `stats.csat` returns it), ``nps_n`` and ``nps`` from −100 to 100 with its adjusted-Wald 95 % interval
+  (``nps_low``, ``nps_high``) from `stats.nps`.
+
+How a run works
+---------------
+One transaction per run, serialised by a database lock (``pg_advisory_xact_lock`` on PostgreSQL; on
+SQLite the IMMEDIATE transaction mode set in settings holds the write lock from the start), so two
+runs never interleave and a run that fails leaves the previous scorecards and watermark untouched.
+
+Incremental (the default): `RollupState.watermark` says that all evidence recorded up to that instant
+has been rolled up. A run finds the local days of the evidence recorded after the watermark (and of
+the observations that corrections recorded after it supersede), recomputes every period containing
+one of those days, for every grain, and moves the watermark to its own start less
+``IN_FLIGHT_MARGIN``. The margin exists because ``recorded_at`` is set when a row is written, not
+when its transaction commits: a row written just before a run but committed after it carries an
+older ``recorded_at``, and the next run must still see it. So each run looks again at the last
+couple of minutes before the previous one (harmless: recomputing gives the same scorecards), and a
+run after a quiet spell finds nothing to do. Intake transactions longer than the margin, or app
+server clocks further apart than it, could slip past; the nightly full rebuild repairs that.
+The run reads at READ COMMITTED, so evidence committed while it is under way may reach some of its
+aggregates and not others; such rows were recorded after the new watermark, so the next run
+recomputes their periods whole.
+
+Full (``full=True``, and the first run ever): recomputes every period and deletes scorecards of
+periods or grains that no longer have evidence.
+
+Either way the result equals a full rebuild: each recomputed period is recomputed for every grain,
+scorecards whose values changed are upserted (which keeps scorecard ids stable: consequences cite
+them), those that came out the same are left alone (no write, no dead row, ``computed_at`` kept),
+and those that no longer have evidence are deleted.
+
+Speed: every aggregate is one ``GROUP BY`` query per grain and period kind over the recomputed
+periods only; Python then works per aggregated row (Wilson and NPS intervals), never per observation.
+A run that touches all four period kinds costs about 75 queries — 28 observation aggregates, 12
+feedback aggregates, 28 reads of the stored scorecards, the lock, the watermark — plus one INSERT
+or DELETE per ``BATCH_SIZE`` scorecards changed; a run with nothing new costs about 7. The count
+grows with grains × period kinds and with scorecards changed, never with the number of observations.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from datetime import time as clock_time
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Avg, Count, DateField, Max, Q, QuerySet
+from django.db.models.functions import TruncDate, TruncDay, TruncMonth, TruncQuarter, TruncWeek
+from django.utils import timezone
+
+from measurement import stats
+from measurement.models import Feedback, Grain, Observation, PeriodKind, RollupState, Scorecard
+from measurement.signals import scorecards_rolled_up
+
+logger = logging.getLogger(__name__)
+
+ROLLUP_NAME = "scorecards"
+# Key of the PostgreSQL advisory lock that serialises runs: arbitrary, but no other code may use it.
+ADVISORY_LOCK_KEY = 7_230_001
+# Longest time an intake transaction may stay open between writing rows and committing them.
+IN_FLIGHT_MARGIN = timedelta(minutes=2)
+# Scorecards per INSERT … ON CONFLICT and ids per DELETE (Django lowers it further on SQLite).
+BATCH_SIZE = 500
+# Pass rate and target are both floats (9 / 10 against 90 / 100): compare with a little slack so
+# that a rate exactly on target counts as met whatever the rounding.
+TARGET_TOLERANCE = 1e-9
+
+PERIOD_KINDS: tuple[str, ...] = tuple(PeriodKind.values)
+_TRUNC = {
+    PeriodKind.DAY: TruncDay,
+    PeriodKind.WEEK: TruncWeek,
+    PeriodKind.MONTH: TruncMonth,
+    PeriodKind.QUARTER: TruncQuarter,
+}
+
+# Computed columns an upsert rewrites (the unique key and the grain's ids identify the row).
+UPDATE_FIELDS = [
+    "observations",
+    "passed",
+    "pass_rate",
+    "pass_rate_low",
+    "pass_rate_high",
+    "mean_value",
+    "target_rate",
+    "target_met",
+    "deviations",
+    "feedback_count",
+    "csat_n",
+    "csat",
+    "nps_n",
+    "nps",
+    "nps_low",
+    "nps_high",
+    "computed_at",
+]
+UNIQUE_FIELDS = ["period_kind", "period_start", "grain", "grain_key"]
+# The values compared with the stored row to decide whether a scorecard changed.
+VALUE_COLUMNS = [name for name in UPDATE_FIELDS if name != "computed_at"]
+# A scorecard before any evidence is counted: the model's defaults (zero counts, null rates).
+EMPTY_VALUES = {name: Scorecard._meta.get_field(name).get_default() for name in VALUE_COLUMNS}
+
+
+@dataclass(frozen=True)
+class GrainSpec:
+    """One grain: the evidence columns it groups by and what it reports."""
+
+    grain: str
+    columns: tuple[str, ...]  # Observation/Feedback columns, in grain_key order
+    has_feedback: bool
+    one_standard: bool  # every scorecard of this grain is about a single standard
+
+    def key(self, row: dict) -> str:
+        """The grain_key of an aggregated row, e.g. ``org`` or ``location=3|standard=7``."""
+        if not self.columns:
+            return "org"
+        return "|".join(f"{column.removesuffix('_id')}={row[column]}" for column in self.columns)
+
+
+GRAINS: tuple[GrainSpec, ...] = (
+    GrainSpec(Grain.ORGANISATION, (), has_feedback=True, one_standard=False),
+    GrainSpec(Grain.LOCATION, ("location_id",), has_feedback=True, one_standard=False),
+    GrainSpec(Grain.TEAM, ("team_id",), has_feedback=False, one_standard=False),
+    GrainSpec(Grain.EMPLOYEE, ("employee_id",), has_feedback=False, one_standard=False),
+    GrainSpec(Grain.STANDARD, ("standard_id",), has_feedback=False, one_standard=True),
+    GrainSpec(Grain.TOUCHPOINT, ("touchpoint_id",), has_feedback=True, one_standard=False),
+    GrainSpec(Grain.LOCATION_STANDARD, ("location_id", "standard_id"), has_feedback=False, one_standard=True),
+)
+
+
+@dataclass(frozen=True)
+class RollupResult:
+    """What one run did."""
+
+    full: bool
+    periods: tuple[tuple[str, date], ...]  # (period_kind, period_start) recomputed, sorted
+    rows_written: int  # new or changed scorecards
+    rows_unchanged: int  # recomputed and found the same, so not rewritten
+    rows_deleted: int
+    duration: float  # seconds, including the commit
+    watermark: datetime  # evidence recorded up to this instant is rolled up
+
+    @property
+    def periods_recomputed(self) -> int:
+        return len(self.periods)
+
+    def summary(self) -> dict:
+        """A small JSON-friendly summary (the Celery task's return value)."""
+        return {
+            "full": self.full,
+            "periods_recomputed": self.periods_recomputed,
+            "rows_written": self.rows_written,
+            "rows_unchanged": self.rows_unchanged,
+            "rows_deleted": self.rows_deleted,
+            "duration_seconds": round(self.duration, 3),
+            "watermark": self.watermark.isoformat(),
+        }
+
+
+# Periods: None stands for "every period" (a full rebuild); otherwise period kind → period starts.
+Periods = dict[str, set[date]] | None
+
+
+def scorecards_rollup(*, full: bool = False, now: datetime | None = None) -> RollupResult:
+    """Recompute scorecards from observations and feedback, in one transaction.
+
+    Inputs: ``full`` rebuilds every period (and the first run always does); otherwise only the
+    periods touched by evidence recorded since the watermark are recomputed. ``now`` is the run's
+    clock (default: the current time, read once the lock is held): it stamps ``computed_at`` and
+    sets the watermark to ``now − IN_FLIGHT_MARGIN``.
+    Output: a `RollupResult`. After the commit, `measurement.signals.scorecards_rolled_up` is sent with
+    the periods recomputed.
+    Errors: any database error propagates and the transaction rolls back, leaving the scorecards and
+    the watermark as they were. Raises RuntimeError if called inside an open transaction, since the
+    lock and the "one transaction per run" promise need the run to own its transaction.
+    """
+    started = time.monotonic()
+    tz = ZoneInfo(settings.TIME_ZONE)
+    with transaction.atomic(durable=True):
+        state = _lock_and_load_state()
+        # Read the clock after the lock: a run that waited for another starts where that one ended.
+        now = now or timezone.now()
+        full = full or state.watermark is None
+        periods = None if full else _periods_containing(_days_recorded_since(state.watermark, tz))
+        outcome = _recompute(periods, tz, now)
+        watermark = _advance(state, now=now, full=full)
+        touched = tuple(sorted(outcome.periods))
+        transaction.on_commit(lambda: _announce(touched, full))
+
+    result = RollupResult(
+        full=full,
+        periods=touched,
+        rows_written=outcome.written,
+        rows_unchanged=outcome.unchanged,
+        rows_deleted=outcome.deleted,
+        duration=time.monotonic() - started,
+        watermark=watermark,
+    )
+    logger.info("Scorecard rollup: %s", result.summary())
+    return result
+
+
+def _recompute(periods: Periods, tz: ZoneInfo, now: datetime) -> _Outcome:
+    """Recompute `periods` (None: all) for every grain; the periods reported include those left empty."""
+    total, writes = _Outcome(), _Writes()
+    for kind in PERIOD_KINDS:
+        starts = None if periods is None else periods[kind]
+        if starts is not None:
+            total.periods |= {(kind, start) for start in starts}
+            if not starts:
+                continue
+        for grain in GRAINS:
+            total.add(_rollup_grain(grain, kind, starts, tz, now, writes))
+    writes.flush()
+    return total
+
+
+def _advance(state: RollupState, *, now: datetime, full: bool) -> datetime:
+    """Move the watermark to `now` less the in-flight margin (never backwards) and record the run."""
+    watermark = now - IN_FLIGHT_MARGIN
+    if state.watermark is not None:
+        watermark = max(watermark, state.watermark)
+    state.watermark = watermark
+    state.last_run_at = now
+    if full:
+        state.last_full_run_at = now
+    state.save(update_fields=["watermark", "last_run_at", "last_full_run_at"])
+    return watermark
+
+
+# --------------------------------------------------------------------------- lock, watermark, periods
+
+
+def _lock_and_load_state() -> RollupState:
+    """Take the rollup lock for the rest of the transaction, then read the watermark.
+
+    The lock comes first so that a run that waited for another reads the watermark it left.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
+    # Other backends: SQLite's IMMEDIATE transactions (settings) already exclude a second writer;
+    # for anything else, a row lock on the state row serialises runs.
+    state, _ = RollupState.objects.get_or_create(name=ROLLUP_NAME)
+    if connection.vendor not in ("postgresql", "sqlite"):
+        state = RollupState.objects.select_for_update().get(pk=state.pk)
+    return state
+
+
+def _days_recorded_since(since: datetime, tz: ZoneInfo) -> set[date]:
+    """Local days whose evidence changed after `since`.
+
+    A new observation changes its own day and, when it is a correction, the day of the observation
+    it supersedes (which loses a row). Two queries, each through the index on ``recorded_at``,
+    returning distinct days.
+    """
+    observations = (
+        Observation.objects.filter(recorded_at__gt=since)
+        .annotate(
+            day=TruncDate("observed_at", tzinfo=tz),
+            corrected_day=TruncDate("supersedes__observed_at", tzinfo=tz),
+        )
+        .values_list("day", "corrected_day")
+        .order_by()
+        .distinct()
+    )
+    feedback = (
+        Feedback.objects.filter(recorded_at__gt=since)
+        .annotate(day=TruncDate("submitted_at", tzinfo=tz))
+        .values_list("day", flat=True)
+        .order_by()
+        .distinct()
+    )
+    days = {day for pair in observations for day in pair if day is not None}
+    return days | set(feedback)
+
+
+def period_start(kind: str, day: date) -> date:
+    """The first day of the period of `kind` containing `day` (weeks start on Monday, ISO 8601)."""
+    if kind == PeriodKind.DAY:
+        return day
+    if kind == PeriodKind.WEEK:
+        return day - timedelta(days=day.weekday())
+    if kind == PeriodKind.MONTH:
+        return day.replace(day=1)
+    if kind == PeriodKind.QUARTER:
+        return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+    raise ValueError(f"unknown period kind {kind!r}")
+
+
+def period_end(kind: str, start: date) -> date:
+    """The first day after the period of `kind` starting on `start`."""
+    if kind == PeriodKind.DAY:
+        return start + timedelta(days=1)
+    if kind == PeriodKind.WEEK:
+        return start + timedelta(days=7)
+    months = 1 if kind == PeriodKind.MONTH else 3
+    month_index = start.month - 1 + months
+    return date(start.year + month_index // 12, month_index % 12 + 1, 1)
+
+
+def _periods_containing(days: Iterable[date]) -> dict[str, set[date]]:
+    """Period kind → starts of the periods that contain any of `days`."""
+    return {kind: {period_start(kind, day) for day in days} for kind in PERIOD_KINDS}
+
+
+def _window(column: str, kind: str, starts: set[date], tz: ZoneInfo) -> Q:
+    """A sargable filter on `column` (a UTC timestamp) covering the periods `starts` of `kind`.
+
+    Adjacent periods merge into one range. Each range is widened by a day on both sides so that
+    no daylight-saving oddity (a skipped or repeated midnight) can leave a row outside; rows of
+    the neighbouring periods this lets in are dropped after grouping.
+    """
+    ranges: list[list[date]] = []
+    for start in sorted(starts):
+        low, high = start - timedelta(days=1), period_end(kind, start) + timedelta(days=1)
+        if ranges and low <= ranges[-1][1]:
+            ranges[-1][1] = max(ranges[-1][1], high)
+        else:
+            ranges.append([low, high])
+    window = Q()
+    for low, high in ranges:
+        window |= Q(
+            **{f"{column}__gte": _local_midnight(low, tz), f"{column}__lt": _local_midnight(high, tz)}
+        )
+    return window
+
+
+def _local_midnight(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, clock_time.min, tzinfo=tz)
+
+
+def _period(kind: str, column: str, tz: ZoneInfo):
+    """The start date of the period of `kind` containing `column`, computed in the database in `tz`."""
+    return _TRUNC[kind](column, output_field=DateField(), tzinfo=tz)
+
+
+# --------------------------------------------------------------------------- one grain, one period kind
+
+
+@dataclass
+class _Outcome:
+    """Scorecards written, found unchanged and deleted, and the periods they belong to."""
+
+    written: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    periods: set[tuple[str, date]] = field(default_factory=set)
+
+    def add(self, other: _Outcome) -> None:
+        self.written += other.written
+        self.unchanged += other.unchanged
+        self.deleted += other.deleted
+        self.periods |= other.periods
+
+
+def _rollup_grain(
+    grain: GrainSpec, kind: str, starts: set[date] | None, tz: ZoneInfo, now: datetime, writes: _Writes
+) -> _Outcome:
+    """Recompute the scorecards of one grain for the periods `starts` of `kind` (None: all periods).
+
+    Upserts the scorecards whose values changed (a scorecard that comes out the same is left alone:
+    no write, no dead row, same computed_at) and deletes those of the periods that no longer have
+    evidence, through `writes`. Queries: one aggregate over observations, one over feedback (grains
+    that have it) and one read of the stored scorecards.
+    """
+    computed = _computed_scorecards(grain, kind, starts, tz)
+    stored = _stored_scorecards(grain, kind, starts)
+    stale = [key for key in stored if key not in computed]
+    changed = [key for key in computed if key not in stored or stored[key][1] != _comparable(computed[key])]
+
+    writes.delete(stored[key][0] for key in stale)
+    # Model instances only for the rows written: building them is most of the Python time.
+    writes.upsert(
+        Scorecard(period_kind=kind, grain=grain.grain, computed_at=now, **computed[key]) for key in changed
+    )
+    return _Outcome(
+        written=len(changed),
+        unchanged=len(computed) - len(changed),
+        deleted=len(stale),
+        periods={(kind, start) for start, _ in [*computed, *stale]},
+    )
+
+
+class _Writes:
+    """Upserts and deletes gathered across grains and sent in full batches, so that a small run
+    costs one INSERT (and at most one DELETE) rather than one per grain and period kind."""
+
+    def __init__(self) -> None:
+        self._upserts: list[Scorecard] = []
+        self._deletes: list[int] = []
+
+    def upsert(self, scorecards: Iterable[Scorecard]) -> None:
+        self._upserts.extend(scorecards)
+        self._send()
+
+    def delete(self, pks: Iterable[int]) -> None:
+        self._deletes.extend(pks)
+        self._send()
+
+    def flush(self) -> None:
+        self._send(everything=True)
+
+    def _send(self, *, everything: bool = False) -> None:
+        # Upserts and deletes never touch the same key (a key is either still there or gone),
+        # so their order does not matter.
+        self._deletes = _send_batches(self._deletes, _delete_batch, everything)
+        self._upserts = _send_batches(self._upserts, _upsert_batch, everything)
+
+
+def _send_batches(items: list, send, everything: bool) -> list:
+    """Send full batches of `items` (and the last, short one too with `everything`); return the rest."""
+    end = len(items) if everything else len(items) - len(items) % BATCH_SIZE
+    for offset in range(0, end, BATCH_SIZE):
+        send(items[offset : offset + BATCH_SIZE])
+    return items[end:]
+
+
+def _delete_batch(pks: list[int]) -> None:
+    Scorecard.objects.filter(pk__in=pks).delete()
+
+
+def _upsert_batch(scorecards: list[Scorecard]) -> None:
+    Scorecard.objects.bulk_create(
+        scorecards, update_conflicts=True, unique_fields=UNIQUE_FIELDS, update_fields=UPDATE_FIELDS
+    )
+
+
+def _computed_scorecards(
+    grain: GrainSpec, kind: str, starts: set[date] | None, tz: ZoneInfo
+) -> dict[tuple[date, str], dict]:
+    """(period_start, grain_key) → the scorecard's columns, from the evidence."""
+    scorecards: dict[tuple[date, str], dict] = {}
+    for row in _observation_aggregates(grain, kind, starts, tz):
+        _scorecard_for(scorecards, grain, row).update(_observation_columns(row, grain))
+    if grain.has_feedback:
+        for row in _feedback_aggregates(grain, kind, starts, tz):
+            _scorecard_for(scorecards, grain, row).update(_feedback_columns(row))
+    return scorecards
+
+
+def _stored_scorecards(
+    grain: GrainSpec, kind: str, starts: set[date] | None
+) -> dict[tuple[date, str], tuple]:
+    """(period_start, grain_key) → (pk, comparable values) of the scorecards stored for these periods."""
+    stored = Scorecard.objects.filter(period_kind=kind, grain=grain.grain)
+    if starts is not None:
+        stored = stored.filter(period_start__in=starts)
+    rows = stored.values_list("pk", "period_start", "grain_key", *VALUE_COLUMNS).order_by()
+    return {(start, key): (pk, tuple(values)) for pk, start, key, *values in rows.iterator()}
+
+
+def _in_periods(
+    queryset: QuerySet, column: str, kind: str, starts: set[date] | None, tz: ZoneInfo
+) -> QuerySet:
+    if starts is not None:
+        queryset = queryset.filter(_window(column, kind, starts, tz))
+    return queryset.annotate(period=_period(kind, column, tz))
+
+
+def _observation_aggregates(
+    grain: GrainSpec, kind: str, starts: set[date] | None, tz: ZoneInfo
+) -> Iterator[dict]:
+    """Counts per period and grain over the observations that nothing supersedes: one query."""
+    observations = Observation.objects.filter(
+        superseded_by__isnull=True, **{f"{column}__isnull": False for column in grain.columns}
+    )
+    # One standard per scorecard: its target exactly; otherwise the observation-weighted mean.
+    target = Max("standard__target_rate") if grain.one_standard else Avg("standard__target_rate")
+    measures = {
+        "n": Count("pk"),
+        "passed_n": Count("pk", filter=Q(passed=True)),
+        "deviations_n": Count("pk", filter=Q(passed=False, standard__non_negotiable=True)),
+        "target_percent": target,
+    }
+    if grain.one_standard:
+        measures["mean"] = Avg("value")
+    rows = (
+        _in_periods(observations, "observed_at", kind, starts, tz)
+        .values("period", *grain.columns)
+        .annotate(**measures)
+        .order_by()
+    )
+    return _within(rows, starts)
+
+
+def _feedback_aggregates(
+    grain: GrainSpec, kind: str, starts: set[date] | None, tz: ZoneInfo
+) -> Iterator[dict]:
+    """Answer counts per period and grain over customer feedback: one query."""
+    rows = (
+        _in_periods(Feedback.objects.all(), "submitted_at", kind, starts, tz)
+        .values("period", *grain.columns)
+        .annotate(
+            feedback_n=Count("pk"),
+            csat_n=Count("csat"),
+            satisfied=Count("pk", filter=Q(csat__gte=4)),
+            nps_n=Count("nps"),
+            promoters=Count("pk", filter=Q(nps__gte=9)),
+            detractors=Count("pk", filter=Q(nps__lte=6)),
+        )
+        .order_by()
+    )
+    return _within(rows, starts)
+
+
+def _within(rows: Iterable[dict], starts: set[date] | None) -> Iterator[dict]:
+    """Drop aggregated rows of neighbouring periods that the widened window let in."""
+    return (row for row in rows if starts is None or row["period"] in starts)
+
+
+def _scorecard_for(scorecards: dict, grain: GrainSpec, row: dict) -> dict:
+    """The columns of the scorecard an aggregated row belongs to, created empty on first sight."""
+    key = (row["period"], grain.key(row))
+    if key not in scorecards:
+        scorecards[key] = {
+            **EMPTY_VALUES,
+            "period_start": key[0],
+            "grain_key": key[1],
+            **{column: row[column] for column in grain.columns},
+        }
+    return scorecards[key]
+
+
+def _observation_columns(row: dict, grain: GrainSpec) -> dict:
+    n, passed = row["n"], row["passed_n"]
+    pass_rate = passed / n
+    low, high = stats.wilson_interval(passed, n)
+    target_rate = float(row["target_percent"]) / 100
+    mean = row.get("mean")
+    return {
+        "observations": n,
+        "passed": passed,
+        "pass_rate": pass_rate,
+        "pass_rate_low": low,
+        "pass_rate_high": high,
+        "target_rate": target_rate,
+        "target_met": pass_rate >= target_rate - TARGET_TOLERANCE,
+        "mean_value": float(mean) if mean is not None else None,
+        "deviations": row["deviations_n"],
+    }
+
+
+def _feedback_columns(row: dict) -> dict:
+    nps = stats.nps(row["promoters"], row["detractors"], row["nps_n"])
+    return {
+        "feedback_count": row["feedback_n"],
+        "csat_n": row["csat_n"],
+        "csat": stats.csat_from_counts(row["satisfied"], row["csat_n"]).score,
+        "nps_n": nps.n,
+        "nps": nps.score,
+        "nps_low": nps.low,
+        "nps_high": nps.high,
+    }
+
+
+def _comparable(values: dict) -> tuple:
+    return tuple(values[column] for column in VALUE_COLUMNS)
+
+
+# --------------------------------------------------------------------------- after commit
+
+
+def _announce(periods: tuple[tuple[str, date], ...], full: bool) -> None:
+    """Tell receivers (the consequences app) which periods changed; a failing receiver is logged,
+    never allowed to turn a committed rollup into a failed one."""
+    responses = scorecards_rolled_up.send_robust(sender=Scorecard, periods=list(periods), full=full)
+    for receiver, response in responses:
+        if isinstance(response, Exception):
+            logger.error("scorecards_rolled_up receiver %r failed", receiver, exc_info=response)

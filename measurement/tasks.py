@@ -1,0 +1,17 @@
+"""Celery tasks of the measurement app: thin wrappers that call a service."""
+
+from celery import shared_task
+
+from .services.rollup import scorecards_rollup
+
+
+# acks_late: a worker that dies mid-run leaves the message to be redelivered; the run it was doing
+# rolled back with its transaction, and the next one recomputes the same periods.
+@shared_task(acks_late=True, soft_time_limit=25 * 60, time_limit=30 * 60)
+def rollup_scorecards(full: bool = False) -> dict:
+    """Roll observations and feedback up into scorecards (incremental, or everything with `full`).
+
+    Safe to run twice or overlapping: runs are serialised by a database lock and rewrite the same rows.
+    Returns a small summary: periods recomputed, rows written and deleted, duration, watermark.
+    """
+    return scorecards_rollup(full=full).summary()

@@ -1,0 +1,318 @@
+"""`manage.py seed_demo` builds a realistic, reproducible demo organisation; a second run adds nothing.
+
+Seeding costs a few seconds, so most tests read one demo built once for the module, inside a
+transaction rolled back at the end; each test still runs in its own savepoint.
+"""
+
+from datetime import date
+from io import StringIO
+
+import pytest
+from django.apps import apps
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
+from django.core.management import CommandError, call_command
+from django.db import transaction
+from django.db.models import Count, Max, Min, Q
+from django.test import override_settings
+from django.utils import timezone
+
+from consequences.models import Action, ConsequenceStatus
+from measurement.models import Deviation, DeviationStatus, Evaluation, Feedback, Observation
+from organization.models import Employee, Location, Role, Team
+from servicedesk.demo import catalogue
+from standards.models import MeasureKind, Standard, Status
+from touchpoints.models import Touchpoint
+from training.models import Assignment, Completion, CompletionStatus
+
+UNTIL = date(2025, 6, 30)  # a fixed anchor: the same options give the same data whatever today is
+SIZES = {"locations": 2, "days": 30, "observations_per_day": 20, "feedback_per_day": 5}
+SITES = SIZES["locations"] + 1  # the stores and the head office
+FAST_HASHER = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
+
+
+def seed(*, seed: int = 42, **sizes) -> str:
+    options = {**SIZES, **sizes}
+    out = StringIO()
+    with FAST_HASHER:
+        call_command(
+            "seed_demo",
+            f"--locations={options['locations']}",
+            f"--days={options['days']}",
+            f"--observations-per-day={options['observations_per_day']}",
+            f"--feedback-per-day={options['feedback_per_day']}",
+            f"--seed={seed}",
+            f"--until={UNTIL:%Y-%m-%d}",
+            stdout=out,
+        )
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def demo_output(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            yield seed()
+        finally:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+
+
+@pytest.fixture
+def demo(demo_output, db):
+    """The module's demo, in this test's savepoint."""
+    yield demo_output
+    # `flush` (in the reproducibility test) recreates content types with new ids; the rollback
+    # restores the old ones, so the cache must not keep the new.
+    ContentType.objects.clear_cache()
+
+
+def model_counts() -> dict[str, int]:
+    labels = ("organization", "touchpoints", "gap_analysis", "standards", "training", "measurement")
+    models = [m for label in (*labels, "consequences") for m in apps.get_app_config(label).get_models()]
+    models += [get_user_model(), Standard.history.model]
+    return {m._meta.label: m.objects.count() for m in models}
+
+
+def evidence_fingerprint() -> list[tuple]:
+    observations = Observation.objects.order_by("external_id").values_list(
+        "external_id", "standard__code", "location__code", "employee__employee_number", "passed", "value",
+        "observed_at",
+    )  # fmt: skip
+    feedback = Feedback.objects.order_by("external_id").values_list(
+        "external_id", "touchpoint__slug", "location__code", "csat", "nps", "comment", "submitted_at"
+    )
+    deviations = Deviation.objects.order_by("observation__external_id").values_list(
+        "observation__external_id", "status", "closed_at"
+    )
+    return [*observations, *feedback, *deviations]
+
+
+def pass_rates_by_location() -> dict[str, float]:
+    rows = Observation.objects.values("location__code").annotate(
+        n=Count("pk"), passed=Count("pk", filter=Q(passed=True))
+    )
+    return {row["location__code"]: row["passed"] / row["n"] for row in rows}
+
+
+def test_it_builds_the_sizes_asked_for(demo):
+    assert Location.objects.count() == SITES
+    assert Team.objects.count() == 2 * len(catalogue.STORE_TEAMS) + len(catalogue.HEAD_OFFICE_TEAMS)
+    assert Employee.objects.count() == 2 * len(catalogue.STORE_ROSTER) + len(catalogue.HEAD_OFFICE_ROSTER)
+    assert Observation.objects.count() == SITES * SIZES["days"] * SIZES["observations_per_day"]
+    assert Feedback.objects.count() == SITES * SIZES["days"] * SIZES["feedback_per_day"]
+    assert Touchpoint.objects.count() == len(catalogue.TOUCHPOINTS)
+    assert Standard.objects.count() == len(catalogue.STANDARDS)
+    assert "Observations" in demo and "Demo logins" in demo
+
+
+def test_evidence_covers_the_days_before_until(demo):
+    bounds = Observation.objects.aggregate(first=Min("observed_at"), last=Max("observed_at"))
+
+    first, last = (timezone.localdate(bounds[key]) for key in ("first", "last"))
+    assert (first, last) == (date(2025, 5, 31), date(2025, 6, 29))
+
+
+def test_a_second_run_adds_nothing(demo):
+    before = model_counts()
+
+    output = seed()
+
+    assert model_counts() == before
+    assert "nothing added" in output
+
+
+def test_another_store_later_adds_only_that_store(demo):
+    first_store = catalogue.STORES[0].code
+    before = set(Observation.objects.filter(location__code=first_store).values_list("external_id", "passed"))
+
+    seed(locations=3)
+
+    assert Location.objects.count() == SITES + 1
+    assert Observation.objects.count() == (SITES + 1) * SIZES["days"] * SIZES["observations_per_day"]
+    after = set(Observation.objects.filter(location__code=first_store).values_list("external_id", "passed"))
+    assert after == before
+
+
+def test_the_same_seed_gives_the_same_evidence_and_another_seed_other_evidence(demo):
+    first = evidence_fingerprint()
+
+    call_command("flush", interactive=False, verbosity=0)
+    seed(seed=42)
+    again = evidence_fingerprint()
+    call_command("flush", interactive=False, verbosity=0)
+    seed(seed=43)
+    other = evidence_fingerprint()
+
+    assert first and again == first
+    assert other != first
+
+
+def test_locations_really_differ(demo):
+    rates = pass_rates_by_location()
+
+    assert max(rates.values()) - min(rates.values()) >= 0.10
+    strong, weak = catalogue.STORES[0], catalogue.STORES[1]
+    assert strong.quality > weak.quality and rates[strong.code] > rates[weak.code]
+
+
+def test_customers_are_happier_at_the_strong_store(demo):
+    def csat(code):
+        answers = Feedback.objects.filter(location__code=code, csat__isnull=False)
+        return answers.filter(csat__gte=4).count() / answers.count()
+
+    assert csat(catalogue.STORES[0].code) > csat(catalogue.STORES[1].code)
+
+
+def test_demo_logins_can_sign_in_with_their_roles(demo, client):
+    user_model = get_user_model()
+
+    with FAST_HASHER:
+        for login in catalogue.DEMO_LOGINS:
+            assert client.login(username=login.username, password=catalogue.DEMO_PASSWORD), login.username
+            client.logout()
+    admin = user_model.objects.get(username="admin")
+    manager = Employee.objects.get(user__username="manager")
+    staff = Employee.objects.get(user__username="staff")
+    first_store = Location.objects.get(code=catalogue.STORES[0].code)
+    assert admin.is_superuser and admin.is_staff and admin.employee.role == Role.ADMIN
+    assert manager.role == Role.MANAGER and list(manager.managed_locations.all()) == [first_store]
+    assert staff.role == Role.STAFF and staff.location == first_store
+    others = user_model.objects.exclude(username__in=[d.username for d in catalogue.DEMO_LOGINS])
+    assert others.exists() and not any(user.has_usable_password() for user in others)
+
+
+def test_every_team_is_led_by_someone_at_its_location(demo):
+    for team in Team.objects.all():
+        leads = list(team.managers.values_list("employee__location", flat=True))
+        assert leads == [team.location_id], team
+
+
+def test_every_deviation_is_a_failed_observation_of_a_non_negotiable_standard(demo):
+    deviations = Deviation.objects.select_related("observation", "standard")
+
+    assert deviations.exists()
+    for deviation in deviations:
+        observation = deviation.observation
+        assert not observation.passed and observation.standard.non_negotiable
+        assert (deviation.standard_id, deviation.location_id) == (
+            observation.standard_id,
+            observation.location_id,
+        )
+        assert (deviation.status == DeviationStatus.CLOSED) == (deviation.closed_at is not None)
+    failed = Observation.objects.filter(standard__non_negotiable=True, passed=False)
+    assert failed.count() == deviations.count()
+
+
+def test_deviations_are_dated_when_observed_and_answered_by_a_corrective_action(demo):
+    deviations = Deviation.objects.select_related("observation", "corrective_action")
+
+    assert deviations.filter(status=DeviationStatus.CLOSED).exists()
+    for deviation in deviations:
+        action = deviation.corrective_action  # proposed by the rules engine
+        assert deviation.detected_at == deviation.observation.observed_at
+        assert action.action == Action.CORRECTIVE_ACTION and action.rule is not None
+        if deviation.status == DeviationStatus.CLOSED:
+            assert action.status == ConsequenceStatus.CLOSED and action.closure_note
+            assert deviation.detected_at < action.approved_at < action.delivered_at < action.closed_at
+            assert action.closed_at == deviation.closed_at
+        else:
+            assert action.status == ConsequenceStatus.PROPOSED
+
+
+def test_a_revised_standard_is_acknowledged_again(demo):
+    revised = next(spec for spec in catalogue.STANDARDS if spec.previous_behaviour)
+    standard = Standard.objects.get(code=revised.code)
+
+    assert standard.version == 2 and standard.behaviour == revised.behaviour
+    assert list(standard.history.order_by("history_date").values_list("version", flat=True)) == [1, 2]
+    accepted = standard.acknowledgements
+    assert accepted.filter(version=1, behaviour_accepted__contains=revised.previous_behaviour).exists()
+    assert accepted.filter(version=2, behaviour_accepted__contains=revised.behaviour).exists()
+
+
+def test_most_but_not_all_employees_acknowledged_the_standards_for_everyone(demo):
+    for_everyone = Standard.objects.filter(status=Status.ACTIVE, teams=None)
+    wanted = for_everyone.count() * Employee.objects.count()
+
+    current = sum(s.acknowledgements.filter(version=s.version).count() for s in for_everyone)
+
+    assert 0.75 * wanted < current < wanted
+
+
+def test_generated_evidence_passes_validation(demo):
+    # Every kind of row the generator makes: each standard's first observations, and feedback.
+    for standard in Standard.objects.filter(observations__isnull=False).distinct():
+        for observation in standard.observations.select_related("team", "employee", "location")[:5]:
+            observation.full_clean()
+    for feedback in Feedback.objects.all()[:50]:
+        feedback.full_clean()
+    measured = Observation.objects.exclude(standard__measure_kind=MeasureKind.PASS_FAIL)
+    assert measured.exists() and not measured.filter(value__isnull=True).exists()
+    for observation in measured.select_related("standard"):
+        assert observation.standard.passes(observation.value) == observation.passed
+
+
+def test_evaluations_are_scored_from_their_items(demo):
+    evaluations = Evaluation.objects.prefetch_related("observations")
+
+    assert {e.method for e in evaluations} == {"mystery_shop", "audit", "qa_review"}
+    for evaluation in evaluations:
+        items = list(evaluation.observations.all())
+        weights = sum(o.weight for o in items)
+        score = round(100 * sum(o.weight for o in items if o.passed) / weights, 2)
+        critical_failed = any(o.critical and not o.passed for o in items)
+        assert evaluation.score == score
+        assert evaluation.critical_failed == critical_failed
+        assert evaluation.passed == (score >= settings.EVALUATION_PASS_MARK and not critical_failed)
+
+
+def test_training_shows_every_status(demo):
+    completions = Completion.objects.all()
+
+    for completion in completions.exclude(reviewed_at=None):
+        assert completion.logged_at < completion.reviewed_at
+
+    assert completions.filter(status=CompletionStatus.VERIFIED, expires_on__gt=UNTIL).exists()
+    assert completions.filter(status=CompletionStatus.LOGGED).exists()
+    assert completions.filter(status=CompletionStatus.REJECTED).exclude(rejection_reason="").exists()
+    assert completions.filter(expires_on__lte=UNTIL).exists()
+    done = set(completions.values_list("employee", "course"))
+    missing = [a for a in Assignment.objects.all() if (a.employee_id, a.course_id) not in done]
+    assert any(a.due_on < UNTIL for a in missing), "some training should be overdue"
+
+
+def test_most_but_not_all_touchpoints_are_covered(demo):
+    covered = Touchpoint.objects.filter(standards__status=Status.ACTIVE).distinct()
+    uncovered = Touchpoint.objects.exclude(pk__in=covered)
+
+    assert 1 <= uncovered.count() <= 2
+    assert covered.count() >= 20
+
+
+def test_the_catalogue_covers_the_whole_programme():
+    active = [s for s in catalogue.STANDARDS if s.status == Status.ACTIVE]
+    assert len(active) >= 25
+    assert {s.measure.kind for s in active} == set(MeasureKind.values)
+    assert sum(s.non_negotiable for s in active) >= 3
+    assert {s.status for s in catalogue.STANDARDS} == set(Status.values)
+    assert len(catalogue.COURSES) >= 8
+    assert len({c.delivery_method for c in catalogue.COURSES}) == 5
+    assert any(c.refresher_interval_days is None for c in catalogue.COURSES)
+    assert len(catalogue.ASSESSMENTS) >= 10
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [["--locations=0"], ["--days=0"], ["--observations-per-day=0"], ["--until=2999-01-01"], ["--until=soon"]],
+)
+def test_bad_options_are_refused_with_the_option_named(db, arguments):
+    before = model_counts()
+
+    with pytest.raises(CommandError, match="--"):
+        call_command("seed_demo", *arguments, stdout=StringIO())
+
+    assert model_counts() == before
