@@ -393,7 +393,8 @@ def test_a_failed_non_negotiable_item_creates_a_deviation(client, manager, locat
 
     body = client.get(response.url).content.decode()
     assert "GREET" in body and "No greeting at all" in body
-    assert "consequences inbox" in body and "A critical item failed" in body
+    assert "consequences inbox</a>" in body and "A critical item failed" in body
+    assert f'href="{reverse("consequences:inbox")}"' in body
 
 
 def test_the_result_page_shows_score_verdict_and_items(client, manager, location_a, standards, till):
