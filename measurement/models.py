@@ -314,7 +314,12 @@ class Scorecard(models.Model):
     nps_high = models.FloatField(null=True, blank=True)
     computed_at = models.DateTimeField()
 
-    scope_paths = EVIDENCE_SCOPE
+    # Team and employee rows carry no location: they reach one through the team or employee.
+    scope_paths = {
+        "location": ("location", "team__location", "employee__location"),
+        "team": "team",
+        "employee": "employee",
+    }
 
     class Meta:
         ordering = ["-period_start", "grain", "grain_key"]

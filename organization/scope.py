@@ -6,7 +6,9 @@ single objects through `get_in_scope`, so that an object outside a user's scope 
 
 A model opts in by declaring `scope_paths`, the lookups from it to a location, a team and
 an employee, for example ``{"location": "employee__location", "team": "employee__team",
-"employee": "employee"}``. A missing key means the model has no such link.
+"employee": "employee"}``. A missing key means the model has no such link; a tuple of
+lookups means any of them may link the row (e.g. a team's scorecard reaches its location
+through the team).
 
 - admin (superuser or role admin): everything;
 - manager: records of the locations they manage, of the teams they manage, and their own;
@@ -74,16 +76,25 @@ def scope_filter(user, model: type[Model]) -> Q | None:
     if role is None or employee is None:
         return nothing
 
-    own = Q(**{paths["employee"]: employee.pk}) if "employee" in paths else nothing
+    own = _any(paths, "employee", "", employee.pk, default=nothing)
     if role == Role.STAFF:
         return own
+    return (
+        own
+        | _any(paths, "location", "__in", managed_location_ids(user), default=nothing)
+        | _any(paths, "team", "__in", managed_team_ids(user), default=nothing)
+    )
 
-    scope = own
-    if "location" in paths:
-        scope |= Q(**{f"{paths['location']}__in": managed_location_ids(user)})
-    if "team" in paths:
-        scope |= Q(**{f"{paths['team']}__in": managed_team_ids(user)})
-    return scope
+
+def _any(paths: dict, link: str, lookup: str, value, *, default: Q) -> Q:
+    """Rows linked through any of the model's `link` paths to `value`."""
+    declared = paths.get(link)
+    if declared is None:
+        return default
+    condition = default
+    for path in (declared,) if isinstance(declared, str) else declared:
+        condition |= Q(**{f"{path}{lookup}": value})
+    return condition
 
 
 def scope_queryset(user, queryset: QuerySet) -> QuerySet:

@@ -302,3 +302,18 @@ def test_model_without_scope_paths_cannot_be_scoped(model, user, request):
         scope_filter(request.getfixturevalue(user), model)
     with pytest.raises(TypeError):
         scope_queryset(request.getfixturevalue(user), model.objects.all())
+
+
+def test_team_and_employee_scorecards_reach_their_managers_through_the_team_or_employee(
+    manager, other_manager, staff, location_a
+):
+    team_row = factories.ScorecardFactory(
+        grain="team", location=None, team=staff.employee.team, grain_key=f"team={staff.employee.team_id}"
+    )
+    employee_row = factories.ScorecardFactory(
+        grain="employee", location=None, employee=staff.employee, grain_key=f"employee={staff.employee.pk}"
+    )
+    everything = Scorecard.objects.all()
+    assert set(scope_queryset(manager, everything)) >= {team_row, employee_row}
+    assert not set(scope_queryset(other_manager, everything)) & {team_row, employee_row}
+    assert set(scope_queryset(staff, everything)) == {employee_row}

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from organization.models import Location, Role, Team
-from organization.scope import managed_location_ids, managed_team_ids, role_of, scope_filter
+from organization.scope import managed_location_ids, managed_team_ids, role_of, scope_queryset
 
 from ..models import Grain, PeriodKind, Scorecard
 from ..services.rollup import period_end, period_start
@@ -45,15 +45,8 @@ def is_admin(user) -> bool:
 
 def scorecards_for(user) -> QuerySet[Scorecard]:
     """The scorecards `user` may see as their own (see the module docstring): all for admins; for
-    managers their locations', teams' and employees' rows; none for anyone else."""
-    condition = scope_filter(user, Scorecard)
-    if condition is None:
-        return Scorecard.objects.all()
-    if role_of(user) == Role.MANAGER:
-        managed = managed_location_ids(user)
-        condition |= Q(grain=Grain.TEAM, team__location__in=managed)
-        condition |= Q(grain=Grain.EMPLOYEE, employee__location__in=managed)
-    return Scorecard.objects.filter(condition)
+    managers their locations', teams' and employees' rows (organization.scope); staff their own."""
+    return scope_queryset(user, Scorecard.objects.all())
 
 
 def benchmark_scorecards() -> QuerySet[Scorecard]:
