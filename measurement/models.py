@@ -95,8 +95,14 @@ class Observation(models.Model):
     """One measured fact about one standard. Immutable once recorded: a correction is a new
     row that supersedes the old one."""
 
-    standard = models.ForeignKey(Standard, on_delete=models.PROTECT, related_name="observations")
-    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="observations")
+    # No single-column indexes where a composite one below starts with the column: every index
+    # is paid for on each of the millions of rows written.
+    standard = models.ForeignKey(
+        Standard, on_delete=models.PROTECT, related_name="observations", db_index=False
+    )
+    location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, related_name="observations", db_index=False
+    )
     team = models.ForeignKey(
         Team, on_delete=models.PROTECT, null=True, blank=True, related_name="observations"
     )
@@ -121,11 +127,7 @@ class Observation(models.Model):
     )
     comment = models.TextField(blank=True)
     external_id = models.CharField(
-        max_length=100,
-        unique=True,
-        null=True,
-        blank=True,
-        help_text="The sender's id: a resend is stored once.",
+        max_length=100, null=True, blank=True, help_text="The sender's id: a resend is stored once."
     )
     supersedes = models.OneToOneField(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="superseded_by"
@@ -145,6 +147,8 @@ class Observation(models.Model):
             models.Index(fields=["standard", "observed_at"], name="observation_standard_idx"),
         ]
         constraints = [
+            # A constraint rather than unique=True: PostgreSQL then needs no second (LIKE) index.
+            models.UniqueConstraint(fields=["external_id"], name="observation_external_id_unique"),
             models.CheckConstraint(condition=Q(weight__gt=0), name="observation_weight_positive"),
             models.CheckConstraint(condition=Q(source__in=Source.values), name="observation_source_valid"),
             models.CheckConstraint(
