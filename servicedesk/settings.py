@@ -13,6 +13,17 @@ from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
+
+
+def env_int(name: str, default: int) -> int:
+    """A whole number from the environment; a bad value stops start-up naming the variable."""
+    raw = env.str(name, default=str(default)).strip()
+    try:
+        return int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, got “{raw}”") from None
+
+
 # Runtime files of the embedded default (SQLite database, broker folder, media).
 VAR_DIR = Path(env.str("SERVICEDESK_VAR_DIR", default=str(BASE_DIR / "var")))
 
@@ -111,7 +122,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -160,7 +171,7 @@ EMAIL_BACKEND = env.str(
     else "django.core.mail.backends.smtp.EmailBackend",
 )
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
-EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
@@ -173,7 +184,7 @@ if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
     SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -201,15 +212,17 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=30 * 60)
-CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=25 * 60)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 30 * 60)
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 25 * 60)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Record each run's time at once, so the schedule's state in the database is always current.
+CELERY_BEAT_SYNC_EVERY = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 
 def _minutes(name: str, default: int) -> timedelta:
     """An interval in minutes from the environment; a bad value stops start-up."""
-    value = env.int(name, default=default)
+    value = env_int(name, default)
     if value < 1:
         raise ImproperlyConfigured(f"{name} must be a whole number of minutes ≥ 1, got {value}")
     return timedelta(minutes=value)
@@ -220,7 +233,7 @@ def _minutes(name: str, default: int) -> timedelta:
 HOUSEKEEPING_INTERVAL = _minutes("HOUSEKEEPING_INTERVAL_MINUTES", 15)
 ROLLUP_INTERVAL = _minutes("ROLLUP_INTERVAL_MINUTES", 5)
 # Hour (0–23, local time) at which the daily reminder emails go out.
-REMINDER_HOUR = env.int("REMINDER_HOUR", default=7)
+REMINDER_HOUR = env_int("REMINDER_HOUR", 7)
 if not 0 <= REMINDER_HOUR <= 23:
     raise ImproperlyConfigured(f"REMINDER_HOUR must be an hour from 0 to 23, got {REMINDER_HOUR}")
 CELERY_BEAT_SCHEDULE = {
@@ -269,19 +282,19 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Measurement -----------------------------------------------------------------------
 # An evaluation passes when its weighted score reaches this mark and no critical item failed.
-EVALUATION_PASS_MARK = env.int("EVALUATION_PASS_MARK", default=80)
+EVALUATION_PASS_MARK = env_int("EVALUATION_PASS_MARK", 80)
 # Clocks differ: evidence stamped a little in the future is accepted, more is refused.
-INTAKE_FUTURE_TOLERANCE = timedelta(minutes=env.int("INTAKE_FUTURE_TOLERANCE_MINUTES", default=10))
+INTAKE_FUTURE_TOLERANCE = timedelta(minutes=env_int("INTAKE_FUTURE_TOLERANCE_MINUTES", 10))
 
 # --- Public pages ----------------------------------------------------------------------
 # The customer feedback form takes at most FEEDBACK_RATE_LIMIT submissions per client address
 # in FEEDBACK_RATE_WINDOW_SECONDS. The count lives in the default cache: LocMemCache is per
 # process, so production with several processes must set CACHES to a shared cache (Redis).
-FEEDBACK_RATE_LIMIT = env.int("FEEDBACK_RATE_LIMIT", default=5)
-FEEDBACK_RATE_WINDOW_SECONDS = env.int("FEEDBACK_RATE_WINDOW_SECONDS", default=10 * 60)
+FEEDBACK_RATE_LIMIT = env_int("FEEDBACK_RATE_LIMIT", 5)
+FEEDBACK_RATE_WINDOW_SECONDS = env_int("FEEDBACK_RATE_WINDOW_SECONDS", 10 * 60)
 # Reverse proxies in front of the app that append the client's address to X-Forwarded-For;
 # 0 means the app is reached directly and REMOTE_ADDR is the client.
-FEEDBACK_TRUSTED_PROXIES = env.int("FEEDBACK_TRUSTED_PROXIES", default=0)
+FEEDBACK_TRUSTED_PROXIES = env_int("FEEDBACK_TRUSTED_PROXIES", 0)
 
 # --- Forms, API -----------------------------------------------------------------------
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
@@ -333,6 +346,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # Django's own console handler would print every message a second time through the root.
+    "loggers": {"django": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }
 
 VAR_DIR.mkdir(parents=True, exist_ok=True)

@@ -198,7 +198,7 @@ def test_observation_external_id_is_stored_once(location_a):
     resent = observation(location_a, external_id="till-7/2025-02-03/001")
 
     assert_invalid(resent, "external_id", "Observation with this External id already exists.")
-    assert_db_rejects(resent, "measurement_observation.external_id", "measurement_observation_external_id")
+    assert_db_rejects(resent, "measurement_observation.external_id", "observation_external_id_unique")
 
 
 def test_observations_without_external_id_do_not_collide(location_a):

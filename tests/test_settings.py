@@ -163,3 +163,10 @@ def test_every_beat_entry_names_a_registered_task():
     app.loader.import_default_modules()
     for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
         assert entry["task"] in app.tasks, name
+
+
+def test_a_number_setting_that_is_not_a_number_stops_start_up_naming_it(tmp_path):
+    result = start_django(tmp_path, "manage.py", "check", HOUSEKEEPING_INTERVAL_MINUTES="soon")
+
+    assert result.returncode != 0
+    assert "HOUSEKEEPING_INTERVAL_MINUTES must be a whole number" in result.stderr
