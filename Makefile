@@ -46,6 +46,7 @@ run: $(REQUIREMENTS_STAMP) $(STATIC_STAMP)  ## Web server, Celery worker and bea
 	@status=0; $(MANAGE) shell -v 0 -c 'import sys; from django.contrib.auth import get_user_model; sys.exit(0 if get_user_model().objects.exists() else 3)' || status=$$?; \
 	if [ $$status -eq 3 ]; then \
 	  echo "==> Loading demo data (empty database: first run only)"; $(MANAGE) seed_demo $(DEMO_ARGS); \
+	  echo "==> Computing scorecards from the demo evidence"; $(MANAGE) rollup_scorecards --full; \
 	elif [ $$status -ne 0 ]; then exit $$status; \
 	else echo "==> Demo data already loaded (the database has users): not loading it again"; fi
 	@echo
