@@ -16,6 +16,7 @@ urlpatterns = [
     path("training/", include("training.urls")),
     path("evaluations/", include("measurement.evaluation_urls")),
     path("dashboard/", include("measurement.urls")),
+    path("me/", include("measurement.my_urls")),
     path("gaps/", include("gap_analysis.urls")),
     path("consequences/", include("consequences.urls")),
     path("improvements/", include("gap_analysis.public_urls")),

@@ -60,6 +60,7 @@ from .evidence import (
     observation_filter_from,
     observations_behind,
 )
+from .personal import MyScorecard, StandardTally, my_latest_scorecard, my_scorecard  # noqa: F401
 from .scorecards import (
     SCORECARD_CSV_HEADER,
     DashboardChoices,

@@ -164,6 +164,27 @@ def _xmr_chart(labels: list[str], values: list[float], ns: list[int], *, unit: s
     }
 
 
+def p_chart_data(points: list[TrendPoint]) -> dict | None:
+    """The pass rates of `points` as a p-chart (`stats.p_chart`: per-period 3σ limits, Western
+    Electric flags), JSON-ready for static/js/dashboard.js, with the latest point's target; None
+    without points. No queries."""
+    if not points:
+        return None
+    chart = stats.p_chart([(point.figures.passed, point.figures.observations) for point in points])
+    return {
+        "unit": "proportion",
+        "labels": [point.label for point in points],
+        "rates": chart.rates,
+        "n": [point.figures.observations for point in points],
+        "centre": chart.centre,
+        "ucl": chart.ucls,
+        "lcl": chart.lcls,
+        "flags": chart.flags,
+        "rules": WESTERN_ELECTRIC_RULES,
+        "target": points[-1].figures.target_rate,
+    }
+
+
 def trend(user, selection: Selection) -> Trend:
     """The selection's pass rate as a p-chart (per-period 3σ limits, Western Electric flags) and its
     location's (or the organisation's) CSAT and NPS as XmR charts, over the last periods up to the
@@ -178,22 +199,7 @@ def trend(user, selection: Selection) -> Trend:
         for start in starts
         if start in passing and passing[start].observations
     ]
-    pass_chart = None
-    if points:
-        chart = stats.p_chart([(point.figures.passed, point.figures.observations) for point in points])
-        targets = [point.figures.target_rate for point in points]
-        pass_chart = {
-            "unit": "proportion",
-            "labels": [point.label for point in points],
-            "rates": chart.rates,
-            "n": [point.figures.observations for point in points],
-            "centre": chart.centre,
-            "ucl": chart.ucls,
-            "lcl": chart.lcls,
-            "flags": chart.flags,
-            "rules": WESTERN_ELECTRIC_RULES,
-            "target": targets[-1],
-        }
+    pass_chart = p_chart_data(points)
     csat_points = [
         (start, feedback[start]) for start in starts if start in feedback and feedback[start].csat_n
     ]

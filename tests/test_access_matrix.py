@@ -1,0 +1,555 @@
+"""Who may open which page: every page of the app × every role, in one table.
+
+Roles (tests/conftest.py): anonymous, staff (works at location A), manager (manages A),
+other_manager (manages B), admin. Every object a page is about exists once at A and once at B.
+
+- public pages answer everyone;
+- every other page sends anonymous visitors to the login page;
+- a signed-in user whose role may not open a page gets 403;
+- an object outside the user's scope answers 404, exactly as a missing one would;
+- a POST that is refused changes nothing.
+
+`test_every_page_is_in_the_table` fails when a URL pattern appears that the table does not cover,
+so a new page cannot ship without saying who may open it. The REST API (/api/) has its own access
+tests in test_api.py; Django admin guards itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from consequences.models import Consequence
+from gap_analysis.models import ActionItem, Assessment, Rating
+from measurement.models import Feedback, Observation
+from organization.models import Role, Team
+from standards.models import Acknowledgement
+from tests import factories
+from training.models import Completion
+
+ROLES = ("anonymous", "staff", "manager", "other_manager", "admin")
+A, B = "a", "b"
+LOGIN = "login"  # a redirect to the login page
+REDIRECT = "redirect"  # a redirect somewhere else
+DONE = "done"  # a POST that was allowed: the page again (200) or a redirect, never a refusal
+# URL prefixes the table does not cover (their own tests do).
+NOT_PAGES = ("admin/", "api/")
+
+
+# --------------------------------------------------------------------------- who gets what
+
+
+def public() -> dict[str, str | int]:
+    return dict.fromkeys(ROLES, 200)
+
+
+def signed_in() -> dict[str, str | int]:
+    """Any signed-in user with an employee profile (pages about 'me')."""
+    return {"anonymous": LOGIN, **dict.fromkeys(ROLES[1:], 200)}
+
+
+def managers() -> dict[str, str | int]:
+    return {"anonymous": LOGIN, "staff": 403, "manager": 200, "other_manager": 200, "admin": 200}
+
+
+def managers_of(side: str, *, ok: str | int = 200, staff: int = 403) -> dict[str, str | int]:
+    """A manager's page about an object at `side`: its location's manager and admins get `ok`,
+    the other location's manager 404."""
+    return {
+        "anonymous": LOGIN,
+        "staff": staff,
+        "manager": ok if side == A else 404,
+        "other_manager": ok if side == B else 404,
+        "admin": ok,
+    }
+
+
+def applies_at(side: str, *, ok: str | int = 200) -> dict[str, str | int]:
+    """A standard for the teams at `side`: it exists only for the people it applies to (staff,
+    manager and admin work at A, other_manager at B)."""
+    at_a = ok if side == A else 404
+    at_b = ok if side == B else 404
+    return {"anonymous": LOGIN, "staff": at_a, "manager": at_a, "other_manager": at_b, "admin": at_a}
+
+
+# --------------------------------------------------------------------------- the objects pages are about
+
+
+@dataclass
+class Side:
+    location: object
+    touchpoint: object
+    standard: object
+    employee: object
+    team: object
+    completion: object
+    evaluation: object
+    assessment: object
+    rating: object
+    action: object
+    feedback: object
+    consequence: object
+
+
+@dataclass
+class World:
+    sides: dict[str, Side] = field(default_factory=dict)
+
+    def __getitem__(self, side: str) -> Side:
+        return self.sides[side]
+
+
+def build_side(location, employee, owner, code: str) -> Side:
+    touchpoint = factories.TouchpointFactory(slug=f"counter-{code.lower()}", name=f"Counter {code}")
+    touchpoint.locations.add(location)
+    standard = factories.StandardFactory(code=f"STD-{code}", title=f"Standard at {code}")
+    standard.touchpoints.add(touchpoint)
+    # The standard applies to everyone who works at this side's location (through their teams).
+    standard.teams.set(Team.objects.filter(location=location))
+    evaluation = factories.EvaluationFactory(
+        location=location, employee=employee, team=employee.team, comment=f"Mystery shop at {code}"
+    )
+    factories.ObservationFactory(
+        location=location, employee=employee, team=employee.team, standard=standard, evaluation=evaluation
+    )
+    assessment = factories.AssessmentFactory(
+        touchpoint=touchpoint, location=location, summary=f"Queue assessment at {code}"
+    )
+    rating = factories.RatingFactory(assessment=assessment)
+    feedback = factories.FeedbackFactory(
+        location=location, touchpoint=touchpoint, comment=f"Slow queue at {code}"
+    )
+    return Side(
+        location=location,
+        touchpoint=touchpoint,
+        standard=standard,
+        employee=employee,
+        team=employee.team,
+        completion=factories.CompletionFactory(employee=employee),
+        evaluation=evaluation,
+        assessment=assessment,
+        rating=rating,
+        action=factories.ActionItemFactory(
+            rating=rating, location=location, owner=owner, title=f"Open a second till at {code}"
+        ),
+        feedback=feedback,
+        consequence=factories.ConsequenceFactory(location=location, summary=f"Coach the team at {code}"),
+    )
+
+
+@pytest.fixture
+def world(staff, manager, other_manager, admin, location_a, location_b) -> World:
+    staff_b = factories.EmployeeFactory(
+        role=Role.STAFF, location=location_b, user__first_name="Bianca", user__last_name="Bside"
+    )
+    return World(
+        sides={
+            A: build_side(location_a, staff.employee, manager, "A"),
+            B: build_side(location_b, staff_b, other_manager, "B"),
+        }
+    )
+
+
+# --------------------------------------------------------------------------- the table
+
+
+@dataclass(frozen=True)
+class Page:
+    name: str  # URL name, with its namespace
+    expect: dict[str, str | int]  # role → status, LOGIN, REDIRECT or DONE
+    url: Callable[[World], str] | None = None  # default: reverse(name)
+    method: str = "get"
+    data: dict = field(default_factory=dict)
+    side: str = ""  # A or B: where the object the page is about sits
+    via: str = ""  # the query parameter naming that object, if not the path
+
+    @property
+    def id(self) -> str:
+        via = f" ?{self.via}=" if self.via else ""
+        side = f" at {self.side.upper()}" if self.side else ""
+        return f"{self.method.upper()} {self.name}{via}{side}"
+
+    def path(self, world: World) -> str:
+        return self.url(world) if self.url else reverse(self.name)
+
+
+def url(name: str, *args: Callable[[World], object], query: Callable[[World], dict] | None = None):
+    def build(world: World) -> str:
+        path = reverse(name, args=[arg(world) for arg in args])
+        return f"{path}?{urlencode(query(world))}" if query else path
+
+    return build
+
+
+def on(side: str, attribute: str, column: str = "pk") -> Callable[[World], object]:
+    return lambda world: getattr(getattr(world[side], attribute), column)
+
+
+def sided(name: str, expect: Callable[[str], dict], *args: tuple[str, str], **options) -> list[Page]:
+    """The page `name` about the object at A and the one at B; `args` are (attribute, column)."""
+    return [
+        Page(
+            name,
+            expect(side),
+            url=url(name, *(on(side, attribute, column) for attribute, column in args)),
+            side=side,
+            **options,
+        )
+        for side in (A, B)
+    ]
+
+
+def sided_query(name: str, expect: Callable[[str], dict], param: str, attribute: str) -> list[Page]:
+    """The page `name` asked about an object at A and at B through the query parameter `param`."""
+    return [
+        Page(
+            name,
+            expect(side),
+            url=url(name, query=lambda world, side=side: {param: getattr(world[side], attribute).pk}),
+            side=side,
+            via=param,
+        )
+        for side in (A, B)
+    ]
+
+
+PAGES: list[Page] = [
+    # The landing page and accounts.
+    Page("home", signed_in()),
+    Page("login", public()),
+    Page("password_change", signed_in()),
+    Page("password_change_done", signed_in()),
+    Page("password_reset", public()),
+    Page("password_reset_done", public()),
+    Page(
+        "password_reset_confirm", public(), url=url("password_reset_confirm", lambda w: "MQ", lambda w: "x-y")
+    ),
+    Page("password_reset_complete", public()),
+    # Customers: the feedback form and its QR codes.
+    *sided("feedback-form", lambda side: public(), ("location", "code"), ("touchpoint", "slug")),
+    *sided("feedback-thanks", lambda side: public(), ("location", "code"), ("touchpoint", "slug")),
+    # QR codes are for the managers of the location; to anyone else the location does not exist.
+    *sided("feedback-qr-sheet", lambda side: managers_of(side, staff=404), ("location", "code")),
+    *sided(
+        "feedback-qr-svg",
+        lambda side: managers_of(side, staff=404),
+        ("location", "code"),
+        ("touchpoint", "slug"),
+    ),
+    Page("improvements", public()),
+    # Staff portal: about the signed-in employee only.
+    Page("standards:mine", signed_in()),
+    *sided("standards:detail", applies_at, ("standard", "code")),
+    Page("training:mine", signed_in()),
+    Page("me:scorecard", signed_in()),
+    Page("consequences:mine", signed_in()),
+    Page("consequences:recognition-wall", signed_in()),
+    # Manager dashboard.
+    Page("measurement:dashboard", dict.fromkeys(ROLES, REDIRECT)),
+    Page("measurement:scorecards", managers()),
+    Page("measurement:consistency", managers()),
+    Page("measurement:observations", managers()),
+    *sided_query("measurement:observations", managers_of, "location", "location"),
+    *sided_query("measurement:observations", managers_of, "team", "team"),
+    *sided_query("measurement:observations", managers_of, "employee", "employee"),
+    *sided("measurement:evaluation-detail", managers_of, ("evaluation", "pk")),
+    # Recording evaluations (managers, and staff given the evaluator permission).
+    Page("evaluations:new", managers()),
+    Page("evaluations:items", managers()),
+    Page("evaluations:location-fields", managers()),
+    *sided("evaluations:detail", managers_of, ("evaluation", "pk")),
+    # Training for managers.
+    Page("training:verification", managers()),
+    Page("training:matrix", managers()),
+    # Gap analysis.
+    Page("gap_analysis:heatmap", managers()),
+    Page("gap_analysis:assess", managers()),
+    *sided("gap_analysis:assessment-detail", managers_of, ("assessment", "pk")),
+    *sided("gap_analysis:assessment-edit", managers_of, ("assessment", "pk")),
+    Page("gap_analysis:action-list", managers()),
+    Page("gap_analysis:action-create", managers()),
+    *sided_query("gap_analysis:action-create", managers_of, "rating", "rating"),
+    *sided_query("gap_analysis:action-create", managers_of, "feedback", "feedback"),
+    *sided("gap_analysis:action-detail", managers_of, ("action", "pk")),
+    # Consequences.
+    Page("consequences:inbox", managers()),
+    *sided("consequences:detail", managers_of, ("consequence", "pk")),
+]
+
+# Endpoints that change something: POST only (or POST as well as GET).
+POSTS: list[Page] = [
+    # Signs out and goes to the login page, whoever asks.
+    Page("logout", dict.fromkeys(ROLES, LOGIN), method="post"),
+    *sided(
+        "standards:acknowledge", lambda side: applies_at(side, ok=DONE), ("standard", "code"), method="post"
+    ),
+    *sided(
+        "training:review",
+        lambda side: managers_of(side, ok=DONE),
+        ("completion", "pk"),
+        method="post",
+        data={"decision": "verify"},
+    ),
+    *sided(
+        "gap_analysis:assessment-edit",
+        lambda side: managers_of(side, ok=DONE),
+        ("assessment", "pk"),
+        method="post",
+        data={"summary": "Changed by a POST"},
+    ),
+    *sided(
+        "gap_analysis:action-status",
+        lambda side: managers_of(side, ok=DONE),
+        ("action", "pk"),
+        method="post",
+        data={"status": "in_progress"},
+    ),
+    *sided(
+        "gap_analysis:action-publish",
+        lambda side: managers_of(side, ok=DONE),
+        ("action", "pk"),
+        method="post",
+        data={"customer_summary": "You said the queue was slow; we opened a second till."},
+    ),
+    *sided(
+        "gap_analysis:action-unpublish",
+        lambda side: managers_of(side, ok=DONE),
+        ("action", "pk"),
+        method="post",
+    ),
+    *sided(
+        "consequences:approve", lambda side: managers_of(side, ok=DONE), ("consequence", "pk"), method="post"
+    ),
+    *sided(
+        "consequences:deliver", lambda side: managers_of(side, ok=DONE), ("consequence", "pk"), method="post"
+    ),
+    *sided(
+        "consequences:close",
+        lambda side: managers_of(side, ok=DONE),
+        ("consequence", "pk"),
+        method="post",
+        data={"closure_note": "Coached on the greeting."},
+    ),
+]
+# POST-only endpoints answer GET with 405, whoever asks: nothing to read there.
+POST_ONLY = {
+    "logout",
+    "standards:acknowledge",
+    "training:review",
+    "gap_analysis:action-status",
+    "gap_analysis:action-publish",
+    "gap_analysis:action-unpublish",
+    "consequences:approve",
+    "consequences:deliver",
+    "consequences:close",
+}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _sign_in(client, request, role: str):
+    user = request.getfixturevalue(role)
+    if role != "anonymous":
+        client.force_login(user)
+    return user
+
+
+def _check(response, expected, path: str) -> None:
+    login = reverse("login")
+    status = response.status_code
+    where = f"{response.request['REQUEST_METHOD']} {path}"
+    if expected == LOGIN:
+        assert status == 302 and response.url.startswith(login), f"{where}: {status}, expected the login page"
+    elif expected == REDIRECT:
+        assert status == 302 and not response.url.startswith(login), f"{where}: {status}, expected a redirect"
+    elif expected == DONE:
+        refused = status in (403, 404, 405) or (status == 302 and response.url.startswith(login))
+        assert status in (200, 302) and not refused, f"{where}: {status}, expected the change to be allowed"
+    else:
+        assert status == expected, f"{where}: {status}, expected {expected}"
+
+
+# Everything a refused POST might have changed.
+WRITABLE = (Acknowledgement, Completion, Assessment, Rating, ActionItem, Consequence, Observation, Feedback)
+
+
+def _state() -> dict[str, list[dict]]:
+    return {model.__name__: list(model.objects.order_by("pk").values()) for model in WRITABLE}
+
+
+def _url_names(patterns=None, prefix: str = "", namespace: str = "") -> set[str]:
+    """The names of every URL pattern of the project, except those under `NOT_PAGES`."""
+    names = set()
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        route = prefix + str(pattern.pattern)
+        if route.startswith(NOT_PAGES):
+            continue
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            names |= _url_names(pattern.url_patterns, route, inner)
+        elif isinstance(pattern, URLPattern):
+            assert pattern.name, f"the URL pattern {route!r} has no name, so no test can reach it"
+            names.add(namespace + pattern.name)
+    return names
+
+
+# --------------------------------------------------------------------------- the tests
+
+
+def test_every_page_is_in_the_table():
+    covered = {page.name for page in PAGES + POSTS}
+    missing = _url_names() - covered
+    assert not missing, (
+        f"URL patterns without an access row: {sorted(missing)}. Add them to PAGES (or POSTS) in "
+        "tests/test_access_matrix.py with who may open them."
+    )
+    assert not covered - _url_names(), (
+        f"rows for URL names that no longer exist: {sorted(covered - _url_names())}"
+    )
+
+
+def test_every_page_with_an_object_is_asked_about_both_locations():
+    sides: dict[tuple, set[str]] = {}
+    for page in PAGES + POSTS:
+        if page.side:
+            sides.setdefault((page.method, page.name, page.via), set()).add(page.side)
+    lopsided = {key: found for key, found in sides.items() if found != {A, B}}
+    assert not lopsided, f"rows asked about one location only: {lopsided}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("row", PAGES, ids=lambda row: row.id)
+def test_page_access(client, request, world, row, role):
+    _sign_in(client, request, role)
+    path = row.path(world)
+    response = client.get(path)
+    _check(response, row.expect[role], path)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("row", POSTS, ids=lambda row: row.id)
+def test_post_access_and_refusals_change_nothing(client, request, world, row, role):
+    _sign_in(client, request, role)
+    path = row.path(world)
+    before = _state()
+    response = client.post(path, row.data)
+    expected = row.expect[role]
+    _check(response, expected, path)
+    if expected in (LOGIN, 403, 404):
+        assert _state() == before, f"POST {path} was refused with {response.status_code} but changed data"
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("name", sorted(POST_ONLY))
+def test_post_only_endpoints_answer_get_with_405(client, request, world, name, role):
+    _sign_in(client, request, role)
+    row = next(row for row in POSTS if row.name == name)
+    assert client.get(row.path(world)).status_code == 405
+
+
+def test_staff_given_the_evaluator_permission_may_record_evaluations(client, staff, world):
+    from django.contrib.auth.models import Permission
+
+    staff.user_permissions.add(Permission.objects.get(codename="record_evaluation"))
+    client.force_login(staff)
+    assert client.get(reverse("evaluations:new")).status_code == 200
+    # …at their own location only: another location's evaluation still does not exist for them.
+    assert client.get(reverse("evaluations:detail", args=[world[B].evaluation.pk])).status_code == 404
+
+
+def _markers(world: World, side: str) -> list[str]:
+    """Words that only a page showing the objects at `side` would contain."""
+    here = world[side]
+    return [
+        here.location.name,
+        here.location.code,
+        here.employee.user.get_full_name(),
+        here.consequence.summary,
+        here.action.title,
+        here.feedback.comment,
+        here.evaluation.comment,
+        here.assessment.summary,
+    ]
+
+
+# Filters that name an object by id: an id outside the user's scope is ignored or answers 404,
+# and never shows what it names.
+FILTER_PROBES = [
+    ("measurement:scorecards", {"location": "location", "team": "team"}),
+    ("measurement:consistency", {"location": "location"}),
+    ("consequences:inbox", {"location": "location"}),
+    ("gap_analysis:heatmap", {"location": "location"}),
+    ("gap_analysis:assess", {"location": "location", "touchpoint": "touchpoint"}),
+    ("evaluations:new", {"location": "location", "touchpoint": "touchpoint"}),
+    ("evaluations:location-fields", {"location": "location", "team": "team", "employee": "employee"}),
+    ("evaluations:items", {"location": "location", "touchpoint": "touchpoint"}),
+]
+
+
+@pytest.mark.parametrize("role, other_side", [("staff", B), ("manager", B), ("other_manager", A)])
+def test_no_page_shows_another_locations_records(client, request, world, role, other_side):
+    """Pages that answer 200 may still leak: none may name the other location or its records,
+    even when asked to through a filter."""
+    _sign_in(client, request, role)
+    own_side = A if other_side == B else B
+    markers, own = _markers(world, other_side), _markers(world, own_side)
+    paths = [row.path(world) for row in PAGES if row.expect[role] == 200 and row.side != other_side]
+    if role != "staff":
+        for name, params in FILTER_PROBES:
+            query = {param: getattr(world[other_side], attribute).pk for param, attribute in params.items()}
+            paths.append(f"{reverse(name)}?{urlencode(query)}")
+    leaks, seen = [], set()
+    for path in paths:
+        response = client.get(path)
+        if response.status_code != 200:
+            assert response.status_code == 404, f"{path}: {response.status_code}"
+            continue
+        body = response.content.decode()
+        leaks += [f"{path} shows {marker!r}" for marker in markers if marker in body]
+        seen |= {marker for marker in own if marker in body}
+    assert not leaks
+    # The markers work: the user's own location and records do show on their pages.
+    expected_own = own[:3] if role == "staff" else own
+    assert set(expected_own) <= seen, set(expected_own) - seen
+
+
+# `createsuperuser` makes an account with no employee profile: an administrator everywhere, but with
+# no standards, training or scorecard of its own. Pages about "me" must say so, not crash.
+NO_PROFILE_CRASHES = {
+    "GET standards:mine",
+    "GET standards:detail at A",
+    "GET standards:detail at B",
+    "GET training:mine",
+    "POST standards:acknowledge at A",
+    "POST standards:acknowledge at B",
+}
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        pytest.param(
+            row,
+            id=row.id,
+            marks=[
+                pytest.mark.xfail(
+                    row.id in NO_PROFILE_CRASHES,
+                    reason="employee_required lets a superuser without a profile in; the view reads "
+                    "request.user.employee and fails with 500",
+                    strict=True,
+                )
+            ],
+        )
+        for row in PAGES + POSTS
+    ],
+)
+def test_a_superuser_without_an_employee_profile_never_gets_a_server_error(client, world, row):
+    client.raise_request_exception = False
+    client.force_login(factories.UserFactory(username="root", is_superuser=True, is_staff=True))
+    response = getattr(client, row.method)(row.path(world), row.data)
+    assert response.status_code < 500, f"{row.id}: {response.status_code}"
