@@ -10,9 +10,10 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
 
 from .models import Role
-from .scope import role_of
+from .scope import employee_of, role_of
 
 MANAGERS = (Role.MANAGER, Role.ADMIN)
 EVERYONE = (Role.STAFF, Role.MANAGER, Role.ADMIN)
@@ -35,5 +36,12 @@ def role_required(*roles: str):
 
 
 def employee_required(view):
-    """Pages about 'my' standards and training need an employee profile."""
-    return role_required(*EVERYONE)(view)
+    """Pages about 'my' standards and training need an employee profile (a superuser may have none)."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if employee_of(request.user) is None:
+            return render(request, "home/no_profile.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return role_required(*EVERYONE)(wrapped)
