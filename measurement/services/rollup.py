@@ -56,9 +56,10 @@ older ``recorded_at``, and the next run must still see it. So each run looks aga
 couple of minutes before the previous one (harmless: recomputing gives the same scorecards), and a
 run after a quiet spell finds nothing to do. Intake transactions longer than the margin, or app
 server clocks further apart than it, could slip past; the nightly full rebuild repairs that.
-The run reads at READ COMMITTED, so evidence committed while it is under way may reach some of its
-aggregates and not others; such rows were recorded after the new watermark, so the next run
-recomputes their periods whole.
+The portable path reads at READ COMMITTED with one query per aggregate, so evidence committed while
+it is under way may reach some of its aggregates and not others; such rows were recorded after the
+new watermark, so the next run recomputes their periods whole. (On PostgreSQL one statement computes
+everything from a single snapshot.)
 
 Full (``full=True``, and the first run ever): recomputes every period and deletes scorecards of
 periods or grains that no longer have evidence.
@@ -68,12 +69,41 @@ scorecards whose values changed are upserted (which keeps scorecard ids stable: 
 them), those that came out the same are left alone (no write, no dead row, ``computed_at`` kept),
 and those that no longer have evidence are deleted.
 
-Speed: every aggregate is one ``GROUP BY`` query per grain and period kind over the recomputed
-periods only; Python then works per aggregated row (Wilson and NPS intervals), never per observation.
-A run that touches all four period kinds costs about 75 queries — 28 observation aggregates, 12
-feedback aggregates, 28 reads of the stored scorecards, the lock, the watermark — plus one INSERT
-or DELETE per ``BATCH_SIZE`` scorecards changed; a run with nothing new costs about 7. The count
-grows with grains × period kinds and with scorecards changed, never with the number of observations.
+Two ways to compute the same scorecards
+---------------------------------------
+On PostgreSQL (production) a run is one SQL statement, `_synchronise_sql`, built by small
+functions below. A rollup makes about eight scorecards per observation (seven grains, four period
+kinds), so what costs is the traffic per scorecard: the portable path sends every aggregated row
+to Python and every changed scorecard back, and reads every stored one to compare. The statement
+keeps all of that inside the server:
+
+- one scan of the observations per period kind over the recomputed periods only, with every grain a
+  grouping set (``GROUP BY period, GROUPING SETS ((), (location_id), (team_id), …)``): ``GROUPING()``
+  names the grain of a row, ``HAVING`` drops the rows without a team, employee or touchpoint from
+  those grains, an anti-join leaves superseded observations out; feedback likewise, joined on
+  (period, grain, grain_key);
+- the statistics in SQL, doing the arithmetic of `measurement.stats` operation for operation in
+  IEEE doubles (Wilson and NPS intervals, CSAT), and means and targets from exact whole-number sums
+  divided as ``numeric``, as Django's ``Avg`` does: every float equals the portable path's to the
+  last bit (a test checks it), so switching paths rewrites nothing;
+- one hash join with the stored scorecards of the same periods (not a probe per row); only new
+  scorecards are inserted and changed ones updated, by id; stale ones come back as ids and are
+  deleted through the ORM, which also removes the consequences' links to them;
+- planner settings for the run's transaction only: ``work_mem`` for the hash tables, hash rather
+  than merge joins, no JIT (compiling this statement costs seconds).
+A run costs about ten queries whatever it touches (and one DELETE per ``BATCH_SIZE`` stale
+scorecards); a run with nothing new skips the statement.
+
+On SQLite (development, most tests) and any other database the portable path,
+`_recompute_with_orm`, computes every aggregate as one ORM ``GROUP BY`` per grain and period kind
+over the recomputed periods; Python then works per aggregated row (Wilson and NPS intervals), never
+per observation, and writes with ``bulk_create(update_conflicts=True)``. A run that touches all
+four period kinds costs about 75 queries — 28 observation aggregates, 12 feedback aggregates, 28
+reads of the stored scorecards, the lock, the watermark — plus one INSERT or DELETE per
+``BATCH_SIZE`` scorecards changed; a run with nothing new costs about 7. The count grows with
+grains × period kinds and with scorecards changed, never with the number of observations.
+
+bench/run.py measures both against PostgreSQL's own GROUP BY; bench/RESULTS.md has the figures.
 """
 
 from __future__ import annotations
@@ -95,6 +125,7 @@ from django.utils import timezone
 from measurement import stats
 from measurement.models import Feedback, Grain, Observation, PeriodKind, RollupState, Scorecard
 from measurement.signals import scorecards_rolled_up
+from standards.models import Standard
 
 logger = logging.getLogger(__name__)
 
@@ -245,6 +276,13 @@ def scorecards_rollup(*, full: bool = False, now: datetime | None = None) -> Rol
 
 def _recompute(periods: Periods, tz: ZoneInfo, now: datetime) -> _Outcome:
     """Recompute `periods` (None: all) for every grain; the periods reported include those left empty."""
+    if connection.vendor == "postgresql":
+        return _recompute_in_postgresql(periods, tz, now)
+    return _recompute_with_orm(periods, tz, now)
+
+
+def _recompute_with_orm(periods: Periods, tz: ZoneInfo, now: datetime) -> _Outcome:
+    """The portable path (SQLite and any other backend): one ORM aggregate per grain and period kind."""
     total, writes = _Outcome(), _Writes()
     for kind in PERIOD_KINDS:
         starts = None if periods is None else periods[kind]
@@ -348,7 +386,15 @@ def _periods_containing(days: Iterable[date]) -> dict[str, set[date]]:
 
 
 def _window(column: str, kind: str, starts: set[date], tz: ZoneInfo) -> Q:
-    """A sargable filter on `column` (a UTC timestamp) covering the periods `starts` of `kind`.
+    """A sargable filter on `column` (a UTC timestamp) covering the periods `starts` of `kind`."""
+    window = Q()
+    for low, high in _window_ranges(kind, starts, tz):
+        window |= Q(**{f"{column}__gte": low, f"{column}__lt": high})
+    return window
+
+
+def _window_ranges(kind: str, starts: set[date], tz: ZoneInfo) -> list[tuple[datetime, datetime]]:
+    """[low, high) instants that cover the periods `starts` of `kind`.
 
     Adjacent periods merge into one range. Each range is widened by a day on both sides so that
     no daylight-saving oddity (a skipped or repeated midnight) can leave a row outside; rows of
@@ -361,12 +407,7 @@ def _window(column: str, kind: str, starts: set[date], tz: ZoneInfo) -> Q:
             ranges[-1][1] = max(ranges[-1][1], high)
         else:
             ranges.append([low, high])
-    window = Q()
-    for low, high in ranges:
-        window |= Q(
-            **{f"{column}__gte": _local_midnight(low, tz), f"{column}__lt": _local_midnight(high, tz)}
-        )
-    return window
+    return [(_local_midnight(low, tz), _local_midnight(high, tz)) for low, high in ranges]
 
 
 def _local_midnight(day: date, tz: ZoneInfo) -> datetime:
@@ -599,6 +640,323 @@ def _feedback_columns(row: dict) -> dict:
 
 def _comparable(values: dict) -> tuple:
     return tuple(values[column] for column in VALUE_COLUMNS)
+
+
+# --------------------------------------------------------------------------- the PostgreSQL fast path
+
+# The columns an observation grain may group by, in grain_key order, and those of feedback. In a
+# GROUPING SETS aggregate, GROUPING() over them is a bit mask (1 = not grouped) naming the grain.
+OBSERVATION_GRAIN_COLUMNS = ("location_id", "team_id", "employee_id", "standard_id", "touchpoint_id")
+FEEDBACK_GRAIN_COLUMNS = ("location_id", "touchpoint_id")
+KEY_COLUMNS = [*UNIQUE_FIELDS, *OBSERVATION_GRAIN_COLUMNS]
+# Planner settings for the run's transaction only (set_config(..., is_local => true)): memory for the
+# hash tables of the aggregates and joins, which the default 4 MB would spill to disk; hash joins
+# rather than sorting hundreds of thousands of wide rows for a merge join; and no JIT, whose
+# compilation of this long statement costs more (seconds) than it saves.
+PLANNER_SETTINGS = {"work_mem": "1GB", "enable_mergejoin": "off", "jit": "off"}
+
+
+class _Params:
+    """Named query parameters, so that SQL built in pieces cannot pass them in the wrong order."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, object] = {}
+
+    def __call__(self, value: object) -> str:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return f"%({name})s"
+
+
+def _recompute_in_postgresql(periods: Periods, tz: ZoneInfo, now: datetime) -> _Outcome:
+    """Recompute `periods` (None: all) for every grain in one SQL statement; see the module docstring.
+
+    Queries: the planner settings, the statement, and the ORM's DELETEs of the scorecards whose period
+    or grain lost its evidence (rare: corrections; the ORM also removes the consequences' links to them).
+    """
+    wanted = {kind: None if periods is None else periods[kind] for kind in PERIOD_KINDS}
+    wanted = {kind: starts for kind, starts in wanted.items() if starts is None or starts}
+    outcome = _Outcome()
+    if periods is not None:
+        outcome.periods = {(kind, start) for kind, starts in periods.items() for start in starts}
+    if not wanted:
+        return outcome
+    params = _Params()
+    sql = _synchronise_sql(wanted, tz, now, params)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(PLANNER_SETTINGS)),
+            [item for setting in PLANNER_SETTINGS.items() for item in setting],
+        )
+        cursor.execute(sql, params.values)
+        inserted, updated, computed, stale, kinds, starts = cursor.fetchone()
+    writes = _Writes()
+    writes.delete(stale or [])
+    writes.flush()
+    outcome.written, outcome.deleted = inserted + updated, len(stale or [])
+    outcome.unchanged = computed - outcome.written
+    outcome.periods |= set(zip(kinds or [], starts or [], strict=True))
+    return outcome
+
+
+def _synchronise_sql(
+    wanted: dict[str, set[date] | None], tz: ZoneInfo, now: datetime, params: _Params
+) -> str:
+    """One statement that computes the scorecards of the `wanted` periods, compares them with the
+    stored ones (a join, not a probe per row), inserts the new, updates the changed and returns
+    (written, unchanged, ids of the stale scorecards, the periods recomputed as two arrays)."""
+    computed = " UNION ALL ".join(
+        _kind_scorecards_sql(kind, starts, tz, params) for kind, starts in wanted.items()
+    )
+    stored_in_periods = " OR ".join(
+        "TRUE"
+        if starts is None
+        else f"(period_kind = {params(kind)} AND period_start = ANY({params(sorted(starts))}))"
+        for kind, starts in wanted.items()
+    )
+    keys = " AND ".join(f"s.{column} = c.{column}" for column in UNIQUE_FIELDS)
+    stored_values = ", ".join(f"s.{column}" for column in VALUE_COLUMNS)
+    computed_values = ", ".join(f"c.{column}" for column in VALUE_COLUMNS)
+    new_columns = ", ".join([*KEY_COLUMNS, *VALUE_COLUMNS])
+    computed_at = params(now)
+    table = Scorecard._meta.db_table
+    return f"""
+        WITH computed AS MATERIALIZED ({computed}),
+        stored AS (
+            SELECT id, {", ".join(UNIQUE_FIELDS)}, {", ".join(VALUE_COLUMNS)} FROM {table}
+            WHERE {stored_in_periods}
+        ),
+        -- New (no stored row), stale (no computed row) and changed scorecards; the others are left alone.
+        changes AS MATERIALIZED (
+            SELECT c.*, s.id AS stored_id, s.period_kind AS stored_kind, s.period_start AS stored_start
+            FROM computed c FULL JOIN stored s ON {keys}
+            WHERE s.id IS NULL OR c.grain IS NULL OR ({stored_values}) IS DISTINCT FROM ({computed_values})
+        ),
+        inserted AS (
+            INSERT INTO {table} ({new_columns}, computed_at)
+            SELECT {new_columns}, {computed_at} FROM changes WHERE stored_id IS NULL
+            -- In key order: the unique index grows at its right edge, and a period's scorecards
+            -- share table pages, which the next run that recomputes the period reads.
+            ORDER BY {", ".join(UNIQUE_FIELDS)}
+            RETURNING 1
+        ),
+        updated AS (
+            UPDATE {table} s SET {", ".join(f"{column} = c.{column}" for column in VALUE_COLUMNS)},
+                computed_at = {computed_at}
+            FROM changes c
+            -- The id list lets PostgreSQL fetch the few rows changed through the primary key; with
+            -- the join alone it may hash the whole scorecard table to find them.
+            WHERE s.id = ANY(ARRAY(SELECT stored_id FROM changes WHERE grain IS NOT NULL))
+                AND s.id = c.stored_id AND c.grain IS NOT NULL
+            RETURNING 1
+        ),
+        periods AS (
+            -- Every period with evidence has an org scorecard, so these rows name every period.
+            SELECT period_kind, period_start FROM computed WHERE grain = 'org'
+            UNION SELECT stored_kind, stored_start FROM changes WHERE grain IS NULL
+        )
+        SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM updated), (SELECT count(*) FROM computed),
+            (SELECT array_agg(stored_id) FROM changes WHERE grain IS NULL),
+            (SELECT array_agg(period_kind::text) FROM periods),
+            (SELECT array_agg(period_start) FROM periods)
+    """
+
+
+def _kind_scorecards_sql(kind: str, starts: set[date] | None, tz: ZoneInfo, params: _Params) -> str:
+    """The scorecards of one period kind (every grain) as rows of the scorecard table's columns:
+    observation and feedback aggregates joined, and the statistics computed from their counts."""
+    observations = _observation_aggregates_sql(kind, starts, tz, params)
+    feedback = _feedback_aggregates_sql(kind, starts, tz, params)
+    either = {
+        column: f"COALESCE(o.{column}, f.{column})"
+        for column in ("period_start", "grain", "grain_key", *FEEDBACK_GRAIN_COLUMNS)
+    }
+    columns = {
+        "period_kind": f"{_text(kind)}::varchar",
+        **either,
+        **{column: f"o.{column}" for column in OBSERVATION_GRAIN_COLUMNS if column not in either},
+        **_observation_values_sql(params),
+        **_feedback_values_sql(params),
+    }
+    select = ", ".join(f"{expression} AS {column}" for column, expression in columns.items())
+    return f"""(
+        SELECT {select}
+        FROM ({observations}) o
+        FULL JOIN ({feedback}) f
+            ON f.period_start = o.period_start AND f.grain = o.grain AND f.grain_key = o.grain_key
+    )"""
+
+
+def _observation_aggregates_sql(kind: str, starts: set[date] | None, tz: ZoneInfo, params: _Params) -> str:
+    """Counts per period and grain over the observations nothing supersedes: one scan, every grain
+    a grouping set. Rows without a team, employee or touchpoint are left out of that grain."""
+    observation, standard = Observation._meta.db_table, Standard._meta.db_table
+    local_time = f"o.observed_at AT TIME ZONE {params(str(tz))}"
+    window = _window_sql("o.observed_at", kind, starts, tz, params)
+    present = " AND ".join(
+        f"(GROUPING({column}) = 1 OR {column} IS NOT NULL)"
+        for column in ("team_id", "employee_id", "touchpoint_id")
+    )
+    return f"""
+        SELECT period_start, {_grain_sql(OBSERVATION_GRAIN_COLUMNS)},
+            count(*) AS n,
+            count(*) FILTER (WHERE passed) AS passed_n,
+            count(*) FILTER (WHERE deviation) AS deviations_n,
+            sum(target_cents) AS target_cents,
+            sum(value_thousandths) AS value_thousandths,
+            count(value_thousandths) AS values_n
+        FROM (
+            SELECT date_trunc({_text(kind)}, {local_time})::date AS period_start,
+                {", ".join(f"o.{column}" for column in OBSERVATION_GRAIN_COLUMNS)}, o.passed,
+                NOT o.passed AND s.non_negotiable AS deviation,
+                -- Whole numbers sum faster than numerics, and exactly: target_rate has 2 decimal
+                -- places and value 3.
+                (s.target_rate * 100)::integer AS target_cents,
+                (o.value * 1000)::bigint AS value_thousandths
+            FROM {observation} o JOIN {standard} s ON s.id = o.standard_id
+            WHERE NOT EXISTS (SELECT FROM {observation} later WHERE later.supersedes_id = o.id) AND {window}
+        ) evidence
+        GROUP BY period_start, GROUPING SETS ({_grouping_sets_sql(OBSERVATION_GRAIN_COLUMNS)})
+        HAVING {present} AND {_wanted_sql(starts, params)}
+    """
+
+
+def _feedback_aggregates_sql(kind: str, starts: set[date] | None, tz: ZoneInfo, params: _Params) -> str:
+    """Answer counts per period and grain (org, location, touchpoint) over customer feedback."""
+    feedback = Feedback._meta.db_table
+    local_time = f"submitted_at AT TIME ZONE {params(str(tz))}"
+    window = _window_sql("submitted_at", kind, starts, tz, params)
+    return f"""
+        SELECT period_start, {_grain_sql(FEEDBACK_GRAIN_COLUMNS)},
+            count(*) AS feedback_n,
+            count(csat) AS csat_n,
+            count(*) FILTER (WHERE csat >= 4) AS satisfied,
+            count(nps) AS nps_n,
+            count(*) FILTER (WHERE nps >= 9) AS promoters,
+            count(*) FILTER (WHERE nps <= 6) AS detractors
+        FROM (
+            SELECT date_trunc({_text(kind)}, {local_time})::date AS period_start, location_id, touchpoint_id, csat, nps
+            FROM {feedback} WHERE {window}
+        ) answers
+        GROUP BY period_start, GROUPING SETS ({_grouping_sets_sql(FEEDBACK_GRAIN_COLUMNS)})
+        HAVING {_wanted_sql(starts, params)}
+    """
+
+
+def _grain_specs(columns: tuple[str, ...]) -> list[GrainSpec]:
+    """The grains an evidence table with these columns reaches."""
+    if columns == FEEDBACK_GRAIN_COLUMNS:
+        return [grain for grain in GRAINS if grain.has_feedback]
+    return list(GRAINS)
+
+
+def _grouping_sets_sql(columns: tuple[str, ...]) -> str:
+    return ", ".join(f"({', '.join(grain.columns)})" for grain in _grain_specs(columns))
+
+
+def _grain_sql(columns: tuple[str, ...]) -> str:
+    """grain, grain_key and the id columns of a GROUPING SETS row (ids of the other grains are null)."""
+    mask = f"GROUPING({', '.join(columns)})"
+    names, keys = [], []
+    for grain in _grain_specs(columns):
+        bits = sum(
+            1 << (len(columns) - 1 - i) for i, column in enumerate(columns) if column not in grain.columns
+        )
+        parts = [f"{_text(column.removesuffix('_id') + '=')} || {column}" for column in grain.columns]
+        names.append(f"WHEN {bits} THEN {_text(grain.grain)}")
+        key = " || '|' || ".join(parts) if parts else _text("org")
+        keys.append(f"WHEN {bits} THEN {key}")
+    return (
+        f"CASE {mask} {' '.join(names)} END AS grain, CASE {mask} {' '.join(keys)} END AS grain_key, "
+        + ", ".join(columns)
+    )
+
+
+def _window_sql(column: str, kind: str, starts: set[date] | None, tz: ZoneInfo, params: _Params) -> str:
+    """`_window` in SQL: ranges of `column` that cover the periods (TRUE for every period)."""
+    if starts is None:
+        return "TRUE"
+    ranges = [
+        f"({column} >= {params(low)} AND {column} < {params(high)})"
+        for low, high in _window_ranges(kind, starts, tz)
+    ]
+    return f"({' OR '.join(ranges)})"
+
+
+def _wanted_sql(starts: set[date] | None, params: _Params) -> str:
+    """Keep the periods asked for (the window lets in a day of the neighbouring ones)."""
+    return "TRUE" if starts is None else f"period_start = ANY({params(sorted(starts))})"
+
+
+def _observation_values_sql(params: _Params) -> dict[str, str]:
+    """The observation columns of a scorecard from the aggregate `o` (null when it has none); the
+    same arithmetic, in the same order, as `_observation_columns`, so the floats are identical."""
+    n, passed = "o.n", "o.passed_n"
+    pass_rate = f"({passed}::float8 / {n})"
+    target_rate = f"((o.target_cents * 0.01 / {n})::float8 / 100)"
+    low, high = _wilson_sql(passed, n, params)
+    one_standard = ", ".join(_text(grain.grain) for grain in GRAINS if grain.one_standard)
+    return {
+        "observations": f"COALESCE({n}, 0)",
+        "passed": f"COALESCE({passed}, 0)",
+        "pass_rate": pass_rate,
+        "pass_rate_low": f"CASE WHEN {n} > 0 THEN {low} END",
+        "pass_rate_high": f"CASE WHEN {n} > 0 THEN {high} END",
+        "mean_value": (
+            f"CASE WHEN o.grain IN ({one_standard}) "
+            "THEN (o.value_thousandths * 0.001 / NULLIF(o.values_n, 0))::float8 END"
+        ),
+        "target_rate": target_rate,
+        "target_met": f"{pass_rate} >= {target_rate} - {params(TARGET_TOLERANCE)}::float8",
+        "deviations": "COALESCE(o.deviations_n, 0)",
+    }
+
+
+def _feedback_values_sql(params: _Params) -> dict[str, str]:
+    """The feedback columns of a scorecard from the aggregate `f`, as `_feedback_columns` computes them."""
+    low, high = _nps_interval_sql("f.promoters", "f.detractors", "f.nps_n", params)
+    return {
+        "feedback_count": "COALESCE(f.feedback_n, 0)",
+        "csat_n": "COALESCE(f.csat_n, 0)",
+        "csat": "CASE WHEN f.csat_n > 0 THEN 100::float8 * f.satisfied / f.csat_n END",
+        "nps_n": "COALESCE(f.nps_n, 0)",
+        "nps": "CASE WHEN f.nps_n > 0 THEN 100::float8 * (f.promoters - f.detractors) / f.nps_n END",
+        "nps_low": f"CASE WHEN f.nps_n > 0 THEN {low} END",
+        "nps_high": f"CASE WHEN f.nps_n > 0 THEN {high} END",
+    }
+
+
+def _wilson_sql(successes: str, n: str, params: _Params) -> tuple[str, str]:
+    """`stats.wilson_interval` in SQL, operation for operation (IEEE doubles in both, sqrt exact)."""
+    z = f"{params(stats.Z95)}::float8"
+    p = f"({successes}::float8 / {n})"
+    denom = f"(1 + {z} * {z} / {n})"
+    centre = f"(({p} + {z} * {z} / (2 * {n})) / {denom})"
+    half = f"({z} / {denom} * sqrt({p} * (1 - {p}) / {n} + {z} * {z} / (4 * {n} * {n})))"
+    low = f"CASE WHEN {successes} = 0 THEN 0::float8 ELSE GREATEST(0::float8, {centre} - {half}) END"
+    high = f"CASE WHEN {successes} = {n} THEN 1::float8 ELSE LEAST(1::float8, {centre} + {half}) END"
+    return low, high
+
+
+def _nps_interval_sql(promoters: str, detractors: str, n: str, params: _Params) -> tuple[str, str]:
+    """The adjusted-Wald interval of `stats.nps` in SQL, operation for operation (``power`` is the
+    same C ``pow`` that Python's ``**`` calls)."""
+    z = f"{params(stats.Z95)}::float8"
+    n_adjusted = f"({n} + 3)"
+    p_adjusted = f"(({promoters} + 0.75::float8) / {n_adjusted})"
+    d_adjusted = f"(({detractors} + 0.75::float8) / {n_adjusted})"
+    difference = f"({p_adjusted} - {d_adjusted})"
+    half = f"({z} * sqrt(({p_adjusted} + {d_adjusted} - power({difference}, 2::float8)) / {n_adjusted}))"
+    low = f"GREATEST(-100::float8, 100::float8 * ({difference} - {half}))"
+    high = f"LEAST(100::float8, 100::float8 * ({difference} + {half}))"
+    return low, high
+
+
+def _text(value: str) -> str:
+    """A string literal for names this module owns (period kinds, grains, column names)."""
+    if not all(character.isalnum() or character in "_=|" for character in value):
+        raise ValueError(f"unexpected character in {value!r}")
+    return f"'{value}'"
 
 
 # --------------------------------------------------------------------------- after commit
