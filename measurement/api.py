@@ -621,6 +621,16 @@ class ScopedReadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return super().get_serializer_class()
 
 
+def _intake_payload(result) -> dict:
+    """The response to a stored batch of observations or feedback (feedback makes no deviations)."""
+    return {
+        "created": result.created,
+        "duplicates": result.duplicates,
+        "deviations": result.deviations,
+        "ids": result.created_ids,
+    }
+
+
 @extend_schema_view(
     create=extend_schema(
         summary="Record observations",
@@ -649,14 +659,7 @@ class ObservationViewSet(ScopedReadViewSet):
         )
         if result.errors:
             raise _bad_items(scope.explain(items, result.errors))
-        return stored(
-            {
-                "created": result.created,
-                "duplicates": result.duplicates,
-                "deviations": result.deviations,
-                "ids": result.created_ids,
-            }
-        )
+        return stored(_intake_payload(result))
 
 
 @extend_schema_view(
@@ -713,14 +716,7 @@ class FeedbackViewSet(ScopedReadViewSet):
         result = feedback_ingest(enumerate(items), lookups=scope.lookups(), max_rows=MAX_BATCH)
         if result.errors:
             raise _bad_items(scope.explain(items, result.errors))
-        return stored(
-            {
-                "created": result.created,
-                "duplicates": result.duplicates,
-                "deviations": 0,
-                "ids": result.created_ids,
-            }
-        )
+        return stored(_intake_payload(result))
 
 
 class ScorecardViewSet(ScopedReadViewSet):

@@ -11,6 +11,9 @@ from organization.services import employee_sync_groups
 from servicedesk.celery import app as celery_app
 from tests import factories
 
+# Shared assertion helpers get pytest's detailed failure messages too.
+pytest.register_assert_rewrite("tests.assertions")
+
 
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
