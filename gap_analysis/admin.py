@@ -32,6 +32,8 @@ class RatingInline(admin.TabularInline):
 
 @admin.register(Assessment)
 class AssessmentAdmin(admin.ModelAdmin):
+    # Explicit: the count annotation in get_queryset drops Meta.ordering, and autocomplete pages need one.
+    ordering = ("-assessed_on",)
     list_display = (
         "touchpoint",
         "location",
@@ -127,6 +129,8 @@ class ActionItemInline(admin.StackedInline):
 
 @admin.register(Rating)
 class RatingAdmin(admin.ModelAdmin):
+    # Explicit: the count annotation in get_queryset drops Meta.ordering, and autocomplete pages need one.
+    ordering = ("assessment", "dimension")
     list_display = ("assessment", "dimension", "current", "target", "gap", "action_count")
     list_filter = ("dimension", "assessment__status", "assessment__location")
     list_select_related = ("assessment__touchpoint", "assessment__location")

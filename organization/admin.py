@@ -31,6 +31,8 @@ class TeamInline(admin.TabularInline):
 
 @admin.register(Location)
 class LocationAdmin(ProgramImportExportMixin, admin.ModelAdmin):
+    # Explicit: the count annotation in get_queryset drops Meta.ordering, and autocomplete pages need one.
+    ordering = ("region", "name")
     resource_classes = [LocationResource]
     list_display = ("code", "name", "region", "active", "team_count", "employee_count")
     list_filter = ("region", "active")
@@ -79,6 +81,8 @@ class MemberInline(admin.TabularInline):
 
 @admin.register(Team)
 class TeamAdmin(ProgramImportExportMixin, admin.ModelAdmin):
+    # Explicit: the count annotation in get_queryset drops Meta.ordering, and autocomplete pages need one.
+    ordering = ("location__name", "name")
     resource_classes = [TeamResource]
     list_display = ("name", "location", "active", "member_count", "manager_names")
     list_filter = ("active", "location")

@@ -23,6 +23,8 @@ class StandardTouchpointInline(admin.TabularInline):
 
 @admin.register(Standard)
 class StandardAdmin(ProgramImportExportMixin, SimpleHistoryAdmin):
+    # Explicit: the count annotation in get_queryset drops Meta.ordering, and autocomplete pages need one.
+    ordering = ("code",)
     form = StandardAdminForm
     resource_classes = [StandardResource]
     list_display = (

@@ -133,6 +133,18 @@ def test_every_program_model_is_registered():
     assert program_models - set(admin_site._registry) == set()
 
 
+SEARCHABLE = [(model, model_admin) for model, model_admin in PROGRAM_ADMINS if model_admin.search_fields]
+
+
+@pytest.mark.parametrize(("model", "model_admin"), SEARCHABLE, ids=_ids(SEARCHABLE))
+def test_autocomplete_lists_come_in_a_stable_order(db, rf, model, model_admin):
+    # An aggregate annotation in get_queryset drops Meta.ordering (GROUP BY), and the autocomplete
+    # paginates what get_queryset returns: unordered, its pages could repeat or skip rows.
+    request = rf.get("/admin/autocomplete/")
+    request.user = get_user_model().objects.create_superuser("root", "root@example.com", "x")
+    assert model_admin.get_queryset(request).ordered, f"{model._meta.label} admin queryset has no order"
+
+
 @pytest.mark.parametrize("path", ["/admin/", "/admin/standards/standard/"])
 def test_manager_is_sent_to_login_from_admin(client, manager, path):
     client.force_login(manager)

@@ -28,6 +28,8 @@ class CoverageFilter(admin.SimpleListFilter):
 
 @admin.register(Touchpoint)
 class TouchpointAdmin(ProgramImportExportMixin, admin.ModelAdmin):
+    # Explicit: the count annotation in get_queryset drops Meta.ordering, and autocomplete pages need one.
+    ordering = ("journey_stage", "name")
     resource_classes = [TouchpointResource]
     list_display = (
         "name",

@@ -31,6 +31,8 @@ class RequirementInline(admin.TabularInline):
 
 @admin.register(Course)
 class CourseAdmin(ProgramImportExportMixin, admin.ModelAdmin):
+    # Explicit: the count annotation in get_queryset drops Meta.ordering, and autocomplete pages need one.
+    ordering = ("title",)
     resource_classes = [CourseResource]
     list_display = (
         "code",
