@@ -143,16 +143,16 @@ def month(location_a, location_b, standard):
 # --------------------------------------------------------------------------- access
 
 
-@pytest.mark.parametrize("page", PAGES)
-def test_anonymous_visitors_are_sent_to_login(client, page):
-    response = client.get(PAGES[page])
+@pytest.mark.parametrize("page_name", PAGES)
+def test_anonymous_visitors_are_sent_to_login(client, page_name):
+    response = client.get(PAGES[page_name])
     assert response.status_code == 302 and reverse("login") in response["Location"]
 
 
-@pytest.mark.parametrize("page", PAGES)
-def test_staff_cannot_open_the_dashboard(client, staff, page):
+@pytest.mark.parametrize("page_name", PAGES)
+def test_staff_cannot_open_the_dashboard(client, staff, page_name):
     client.force_login(staff)
-    assert client.get(PAGES[page]).status_code == 403
+    assert client.get(PAGES[page_name]).status_code == 403
 
 
 def test_staff_cannot_open_an_evaluation(client, staff, location_a):
@@ -168,10 +168,10 @@ def test_dashboard_root_leads_to_scorecards(client, manager):
 
 
 @pytest.mark.parametrize("user", ["manager", "other_manager", "admin"])
-@pytest.mark.parametrize("page", PAGES)
-def test_managers_and_admins_open_every_page(client, request, month, user, page):
+@pytest.mark.parametrize("page_name", PAGES)
+def test_managers_and_admins_open_every_page(client, request, month, user, page_name):
     client.force_login(request.getfixturevalue(user))
-    assert client.get(PAGES[page]).status_code == 200
+    assert client.get(PAGES[page_name]).status_code == 200
 
 
 def test_the_navigation_links_to_the_dashboard_for_managers_only(client, manager, staff):
@@ -675,11 +675,11 @@ DASHBOARD_REQUESTS = [
 MAX_QUERIES = 20
 
 
-def _fetch(client, page, params, evaluation):
+def _fetch(client, page_name, params, evaluation):
     url = (
         reverse("measurement:evaluation-detail", args=[evaluation.pk])
-        if page == "evaluation"
-        else PAGES[page]
+        if page_name == "evaluation"
+        else PAGES[page_name]
     )
     response = client.get(url, params)
     assert response.status_code == 200
@@ -689,24 +689,24 @@ def _fetch(client, page, params, evaluation):
 
 
 @pytest.mark.parametrize("size", [5, 60])
-@pytest.mark.parametrize("page, params", DASHBOARD_REQUESTS)
+@pytest.mark.parametrize("page_name, params", DASHBOARD_REQUESTS)
 def test_every_dashboard_page_has_a_fixed_query_budget(
-    client, manager, django_assert_max_num_queries, size, page, params
+    client, manager, django_assert_max_num_queries, size, page_name, params
 ):
     evaluation = populate(size, manager)
     client.force_login(manager)
     with django_assert_max_num_queries(MAX_QUERIES):
-        _fetch(client, page, params, evaluation)
+        _fetch(client, page_name, params, evaluation)
 
 
-@pytest.mark.parametrize("page, params", DASHBOARD_REQUESTS)
-def test_the_query_count_is_the_same_for_5_and_60_locations(client, manager, page, params):
+@pytest.mark.parametrize("page_name, params", DASHBOARD_REQUESTS)
+def test_the_query_count_is_the_same_for_5_and_60_locations(client, manager, page_name, params):
     client.force_login(manager)
     counts = []
     for first, size in ((0, 5), (5, 55)):
         evaluation = populate(size, manager, first=first)
         with CaptureQueriesContext(connection) as queries:
-            _fetch(client, page, params, evaluation)
+            _fetch(client, page_name, params, evaluation)
         counts.append(len(queries))
     assert counts[0] == counts[1]
 

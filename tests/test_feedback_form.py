@@ -226,15 +226,15 @@ def test_managers_and_admins_of_the_location_get_the_qr_sheet(client, request, s
 
 
 @pytest.mark.parametrize("role", ["staff", "other_manager"])
-@pytest.mark.parametrize("page", ["sheet_url", "svg_url"])
-def test_the_qr_pages_are_not_found_for_staff_and_other_managers(client, request, role, page):
+@pytest.mark.parametrize("qr_url", ["sheet_url", "svg_url"])
+def test_the_qr_pages_are_not_found_for_staff_and_other_managers(client, request, role, qr_url):
     client.force_login(request.getfixturevalue(role))
-    assert client.get(request.getfixturevalue(page)).status_code == 404
+    assert client.get(request.getfixturevalue(qr_url)).status_code == 404
 
 
-@pytest.mark.parametrize("page", ["sheet_url", "svg_url"])
-def test_the_qr_pages_send_anonymous_visitors_to_login(client, request, page):
-    url = request.getfixturevalue(page)
+@pytest.mark.parametrize("qr_url", ["sheet_url", "svg_url"])
+def test_the_qr_pages_send_anonymous_visitors_to_login(client, request, qr_url):
+    url = request.getfixturevalue(qr_url)
     response = client.get(url)
     assert response.status_code == 302
     assert response.url == f"{reverse('login')}?next={url}"
