@@ -17,8 +17,10 @@ Scope of gap-analysis records (decided here, used by every page of the app):
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from itertools import islice
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
@@ -300,6 +302,59 @@ def heatmap_rows(touchpoints, *, today: date | None = None) -> list[HeatmapRow]:
     return rows
 
 
+HEATMAP_FLAG_LABELS = {None: "current", "stale": "over 12 months old", "never": "never assessed"}
+
+HEATMAP_CSV_HEADER = (
+    "touchpoint_id",
+    "touchpoint",
+    "journey_stage",
+    "channel",
+    *(f"{value}_{column}" for value, _label in Dimension.choices for column in ("current", "target", "gap")),
+    "assessment_id",
+    "assessed_on",
+    "assessment_location",
+    "assessment_state",
+)
+
+
+def heatmap_csv_rows(
+    touchpoints: Iterable[Touchpoint], *, batch_size: int = 500, today: date | None = None
+) -> Iterator[tuple]:
+    """Rows of the heatmap export, in `HEATMAP_CSV_HEADER`'s order, one per touchpoint (as on the
+    page: its latest completed assessment in the user's scope, whichever location it is at).
+
+    `touchpoints`: ``heatmap_touchpoints`` (read lazily, e.g. ``.iterator(chunk_size=500)``); their
+    assessments and ratings are fetched by `heatmap_rows` in two queries per `batch_size` touchpoints.
+    Per P: current, target and gap (empty when not rated); then the assessment, its date, its
+    location ("All locations" when organisation-wide) and whether it is current, over 12 months old
+    or missing.
+    """
+    today = today or timezone.localdate()
+    touchpoints = iter(touchpoints)
+    while batch := list(islice(touchpoints, batch_size)):
+        for row in heatmap_rows(batch, today=today):
+            touchpoint, assessment = row.touchpoint, row.assessment
+            scores = []
+            for cell in row.cells:
+                rating = cell.rating
+                scores += [rating.current, rating.target, rating.gap] if rating else [None, None, None]
+            if assessment is None:
+                where = ""
+            else:
+                where = assessment.location.name if assessment.location_id else "All locations"
+            yield (
+                touchpoint.pk,
+                touchpoint.name,
+                touchpoint.get_journey_stage_display(),
+                touchpoint.get_channel_display(),
+                *scores,
+                assessment.pk if assessment else None,
+                assessment.assessed_on if assessment else None,
+                where,
+                HEATMAP_FLAG_LABELS[row.flag],
+            )
+
+
 def assessment_page(user, pk: int) -> Assessment:
     """The assessment `pk` for its page, if the user may see it (Http404 otherwise): touchpoint,
     location, assessor, expectations, and ratings with their actions and owners, in a fixed
@@ -353,6 +408,58 @@ def action_touchpoint(action: ActionItem) -> Touchpoint | None:
     if action.rating_id:
         return action.rating.assessment.touchpoint
     return action.feedback.touchpoint if action.feedback_id else None
+
+
+ACTION_CSV_HEADER = (
+    "id",
+    "title",
+    "touchpoint",
+    "location",
+    "source",
+    "dimension",
+    "owner",
+    "due_on",
+    "status",
+    "overdue",
+    "published",
+    "published_on",
+    "customer_summary",
+    "closed_on",
+    "closure_note",
+)
+
+
+def action_csv_rows(actions: Iterable[ActionItem], *, today: date | None = None) -> Iterator[tuple]:
+    """Rows of the action-list export, in `ACTION_CSV_HEADER`'s order, one per action (read lazily).
+
+    `actions`: ``action_list`` (its joins make this one query, e.g. ``.iterator(chunk_size=500)``).
+    `source` is "gap" (then `dimension` names the P) or "customer feedback"; `overdue` is still
+    open or in progress and due before `today`.
+    """
+    today = today or timezone.localdate()
+    for action in actions:
+        touchpoint = action_touchpoint(action)
+        if action.rating_id:
+            source, dimension = "gap", action.rating.get_dimension_display()
+        else:
+            source, dimension = ("customer feedback" if action.feedback_id else ""), ""
+        yield (
+            action.pk,
+            action.title,
+            touchpoint.name if touchpoint else "",
+            action.location.name if action.location_id else "All locations",
+            source,
+            dimension,
+            action.owner.get_full_name() or action.owner.get_username(),
+            action.due_on,
+            action.get_status_display(),
+            action.status in OPEN_ACTION_STATUSES and action.due_on < today,
+            action.published,
+            action.published_on,
+            action.customer_summary,
+            action.closed_on,
+            action.closure_note,
+        )
 
 
 # --- The public "you said, we did" page -----------------------------------------------------

@@ -1,5 +1,6 @@
 """Pages of step 2 for managers and admins (heatmap, assessments, actions) and the public
-"you said, we did" page. Thin: selectors read and check scope, services write."""
+"you said, we did" page. Thin: selectors read and check scope, services write. The heatmap and
+the action list can be downloaded with ``?format=csv`` (same filters and scope, every page)."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -10,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
 from organization.access import MANAGERS, role_required
+from servicedesk.exports import csv_response
 
 from .forms import (
     ActionCancelForm,
@@ -23,7 +25,10 @@ from .forms import (
 )
 from .models import ActionStatus, Dimension
 from .selectors import (
+    ACTION_CSV_HEADER,
+    HEATMAP_CSV_HEADER,
     OPEN_ACTION_STATUSES,
+    action_csv_rows,
     action_list,
     action_touchpoint,
     assessable_locations,
@@ -33,6 +38,7 @@ from .selectors import (
     get_assessment_for,
     get_feedback_for_action,
     get_rating_for_action,
+    heatmap_csv_rows,
     heatmap_rows,
     heatmap_touchpoints,
     improvements_page,
@@ -64,8 +70,10 @@ def _add_errors(form, exc: ValidationError, rating_forms_=()) -> None:
 
 
 def _query_without_page(request) -> str:
+    """The page's filters, for the pagination and "Download CSV" links (without page or format)."""
     query = request.GET.copy()
     query.pop("page", None)
+    query.pop("format", None)
     return query.urlencode()
 
 
@@ -86,6 +94,12 @@ def heatmap(request):
     if filters.is_valid():
         location, stage = filters.location_filter(), filters.cleaned_data["journey_stage"]
     touchpoints = heatmap_touchpoints(request.user, location=location, journey_stage=stage)
+    if request.GET.get("format") == "csv":
+        return csv_response(
+            f"gap-heatmap-{timezone.localdate().isoformat()}",
+            HEATMAP_CSV_HEADER,
+            heatmap_csv_rows(touchpoints.iterator(chunk_size=500)),
+        )
     page = Paginator(touchpoints, HEATMAP_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -177,6 +191,12 @@ def actions(request):
         overdue=chosen.get("overdue", False),
         mine=chosen.get("owner") == "me",
     )
+    if request.GET.get("format") == "csv":
+        return csv_response(
+            f"gap-actions-{timezone.localdate().isoformat()}",
+            ACTION_CSV_HEADER,
+            action_csv_rows(items.iterator(chunk_size=500)),
+        )
     page = Paginator(items, ACTIONS_PAGE_SIZE).get_page(request.GET.get("page"))
     managed_ids = managed_location_id_set(request.user)
     today = timezone.localdate()

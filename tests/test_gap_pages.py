@@ -1,5 +1,7 @@
 """The gap-analysis pages: heatmap, assessment form, actions — who may see what, and what they do."""
 
+import csv
+import io
 from datetime import date, timedelta
 
 import pytest
@@ -559,3 +561,224 @@ def test_assessment_page_query_count_does_not_grow(
         assert (
             client.get(reverse("gap_analysis:assessment-detail", args=[assessment_a.pk])).status_code == 200
         )
+
+
+# --- CSV downloads -------------------------------------------------------------------------
+
+CSV_PAGES = ["gap_analysis:heatmap", "gap_analysis:action-list"]
+
+
+def csv_rows(response):
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert response["Content-Disposition"].startswith('attachment; filename="gap-')
+    text = b"".join(response.streaming_content).decode("utf-8").removeprefix("\ufeff")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+@pytest.mark.parametrize("url_name", CSV_PAGES)
+def test_anonymous_visitors_cannot_download_csv(client, db, url_name):
+    response = client.get(reverse(url_name), {"format": "csv"})
+    assert response.status_code == 302 and reverse("login") in response["Location"]
+
+
+@pytest.mark.parametrize("url_name", CSV_PAGES)
+def test_staff_cannot_download_csv(client, staff, url_name):
+    client.force_login(staff)
+    assert client.get(reverse(url_name), {"format": "csv"}).status_code == 403
+
+
+def test_a_manager_downloads_the_heatmap_of_their_scope(
+    client, manager, location_b, assessment_a, assessment_b
+):
+    beta_only = factories.TouchpointFactory(name="Beta-only desk")
+    beta_only.locations.add(location_b)
+    assessed(beta_only, location_b)
+    risky = factories.TouchpointFactory(name='=HYPERLINK("http://evil.example","x")')
+    assessed(risky, None, assessed_on=TODAY - timedelta(days=400), scores={"people": (2, 3)})
+    factories.TouchpointFactory(name="Returns desk", journey_stage=JourneyStage.PAY)
+    client.force_login(manager)
+
+    rows = csv_rows(client.get(reverse("gap_analysis:heatmap"), {"format": "csv"}))
+
+    by_name = {row["touchpoint"]: row for row in rows}
+    assert set(by_name) == {"Checkout till", "Returns desk", '\'=HYPERLINK("http://evil.example","x")'}
+    till = by_name["Checkout till"]
+    assert till["touchpoint_id"] == str(assessment_a.touchpoint.pk)
+    assert (till["journey_stage"], till["channel"]) == (JourneyStage.PAY.label, "In person")
+    assert [till[f"{d}_{c}"] for d in SCORES for c in ("current", "target", "gap")] == [
+        "1", "4", "3", "2", "4", "2", "3", "4", "1", "5", "4", "-1",
+    ]  # fmt: skip
+    assert till["assessment_id"] == str(assessment_a.pk)
+    assert (till["assessed_on"], till["assessment_location"], till["assessment_state"]) == (
+        TODAY.isoformat(),
+        "Alpha Street",
+        "current",
+    )
+    stale = by_name['\'=HYPERLINK("http://evil.example","x")']
+    assert (stale["assessment_location"], stale["assessment_state"]) == (
+        "All locations",
+        "over 12 months old",
+    )
+    assert (stale["people_gap"], stale["policies_current"], stale["policies_gap"]) == ("1", "", "")
+    never = by_name["Returns desk"]
+    assert (never["assessment_id"], never["assessed_on"], never["assessment_state"]) == (
+        "",
+        "",
+        "never assessed",
+    )
+    assert str(assessment_b.pk) not in {row["assessment_id"] for row in rows}
+
+
+def test_the_heatmap_csv_follows_the_filters(client, admin, touchpoint, location_a, location_b):
+    factories.TouchpointFactory(name="Front door greeting", journey_stage=JourneyStage.DISCOVER)
+    in_a = assessed(touchpoint, location_a, assessed_on=TODAY - timedelta(days=3))
+    in_b = assessed(touchpoint, location_b)
+    client.force_login(admin)
+    url = reverse("gap_analysis:heatmap")
+
+    everywhere = csv_rows(client.get(url, {"format": "csv"}))
+    assert {row["touchpoint"] for row in everywhere} == {"Checkout till", "Front door greeting"}
+    by_stage = csv_rows(client.get(url, {"format": "csv", "journey_stage": JourneyStage.PAY}))
+    assert [(row["touchpoint"], row["assessment_id"]) for row in by_stage] == [
+        ("Checkout till", str(in_b.pk))
+    ]
+    at_a = csv_rows(client.get(url, {"format": "csv", "location": location_a.pk}))
+    assert {row["assessment_id"] for row in at_a} == {str(in_a.pk), ""}
+
+
+def test_a_manager_downloads_the_actions_of_their_scope(
+    client, manager, admin, assessment_a, action_a, action_b, feedback_a
+):
+    from_comment = factories.ActionItemFactory(
+        rating=None,
+        feedback=feedback_a,
+        location=feedback_a.location,
+        owner=manager,
+        title="=cmd|' /C calc'!A0",
+        status=ActionStatus.DONE,
+        closure_note="Second till opened at lunchtime.",
+        closed_on=TODAY - timedelta(days=1),
+        customer_summary="=You said the queue was long; we opened a second till.",
+        published=True,
+        published_on=TODAY,
+        due_on=TODAY - timedelta(days=2),
+    )
+    late = factories.ActionItemFactory(
+        rating=assessment_a.ratings.get(dimension="processes"),
+        owner=admin,
+        title="Late one",
+        due_on=TODAY - timedelta(days=5),
+    )
+    client.force_login(manager)
+
+    rows = csv_rows(client.get(reverse("gap_analysis:action-list"), {"format": "csv"}))
+
+    assert [row["id"] for row in rows] == [str(late.pk), str(action_a.pk), str(from_comment.pk)]
+    by_id = {row["id"]: row for row in rows}
+    gap = by_id[str(action_a.pk)]
+    assert (gap["title"], gap["touchpoint"], gap["location"], gap["source"], gap["dimension"]) == (
+        "Rewrite the refund policy",
+        "Checkout till",
+        "Alpha Street",
+        "gap",
+        "Policies",
+    )
+    assert (gap["owner"], gap["due_on"], gap["status"], gap["overdue"], gap["published"]) == (
+        manager.get_full_name() or manager.get_username(),
+        action_a.due_on.isoformat(),
+        "Open",
+        "no",
+        "no",
+    )
+    assert (by_id[str(late.pk)]["overdue"], by_id[str(late.pk)]["dimension"]) == ("yes", "Processes")
+    comment = by_id[str(from_comment.pk)]
+    assert comment["title"] == "'=cmd|' /C calc'!A0"
+    assert comment["customer_summary"] == "'=You said the queue was long; we opened a second till."
+    assert (comment["source"], comment["dimension"], comment["touchpoint"]) == (
+        "customer feedback",
+        "",
+        "Checkout till",
+    )
+    assert (comment["status"], comment["overdue"], comment["published"], comment["published_on"]) == (
+        "Done",
+        "no",
+        "yes",
+        TODAY.isoformat(),
+    )
+    assert (comment["closed_on"], comment["closure_note"]) == (
+        (TODAY - timedelta(days=1)).isoformat(),
+        "Second till opened at lunchtime.",
+    )
+    assert "Beta-only action" not in {row["title"] for row in rows}
+
+
+def test_the_actions_csv_follows_the_filters_across_every_page(client, manager, admin, assessment_a):
+    rating = assessment_a.ratings.get(dimension="policies")
+    factories.ActionItemFactory.create_batch(30, rating=rating, owner=manager)
+    factories.ActionItemFactory(
+        rating=rating, owner=admin, title="Admin's, late", due_on=TODAY - timedelta(days=1)
+    )
+    factories.ActionItemFactory(
+        rating=rating,
+        owner=admin,
+        title="Finished",
+        status=ActionStatus.DONE,
+        closure_note="Done",
+        closed_on=TODAY,
+    )
+    client.force_login(manager)
+    url = reverse("gap_analysis:action-list")
+
+    def titles(**params):
+        return [row["title"] for row in csv_rows(client.get(url, {"format": "csv", **params}))]
+
+    assert len(titles()) == 32  # the whole list, not its first page of 25
+    assert titles(overdue="on") == ["Admin's, late"]
+    assert titles(status="done") == ["Finished"]
+    assert len(titles(owner="me")) == 30 and "Admin's, late" not in titles(owner="me")
+
+
+def test_the_download_button_appears_only_with_rows_and_keeps_the_filters(client, manager, touchpoint):
+    client.force_login(manager)
+    heatmap = client.get(reverse("gap_analysis:heatmap"), {"journey_stage": JourneyStage.PAY, "page": "1"})
+    assert (
+        f'href="?journey_stage={JourneyStage.PAY}&amp;format=csv">Download CSV</a>'
+        in heatmap.content.decode()
+    )
+    empty_heatmap = client.get(reverse("gap_analysis:heatmap"), {"journey_stage": JourneyStage.DISCOVER})
+    assert "Download CSV" not in empty_heatmap.content.decode()
+    assert "Download CSV" not in client.get(reverse("gap_analysis:action-list")).content.decode()
+
+
+def test_the_action_list_offers_the_download_when_it_has_rows(client, manager, action_a):
+    client.force_login(manager)
+    body = client.get(reverse("gap_analysis:action-list"), {"status": "open"}).content.decode()
+    assert 'href="?status=open&amp;format=csv">Download CSV</a>' in body
+
+
+@pytest.mark.parametrize("size", [3, 30])
+def test_heatmap_csv_query_count_does_not_grow(
+    client, manager, location_a, size, django_assert_max_num_queries
+):
+    for touchpoint in factories.TouchpointFactory.create_batch(size):
+        assessed(touchpoint, location_a, assessed_on=TODAY - timedelta(days=30))
+        assessed(touchpoint, location_a)
+    client.force_login(manager)
+    with django_assert_max_num_queries(8):
+        rows = csv_rows(client.get(reverse("gap_analysis:heatmap"), {"format": "csv"}))
+    assert len(rows) == size and all(row["policies_gap"] == "3" for row in rows)
+
+
+@pytest.mark.parametrize("size", [3, 30])
+def test_actions_csv_query_count_does_not_grow(
+    client, manager, assessment_a, feedback_a, size, django_assert_max_num_queries
+):
+    rating = assessment_a.ratings.get(dimension="policies")
+    for number in range(size):
+        source = {"rating": rating} if number % 2 else {"feedback": feedback_a, "rating": None}
+        factories.ActionItemFactory(owner=manager, location=assessment_a.location, **source)
+    client.force_login(manager)
+    with django_assert_max_num_queries(6):
+        rows = csv_rows(client.get(reverse("gap_analysis:action-list"), {"format": "csv"}))
+    assert len(rows) == size and {row["touchpoint"] for row in rows} == {"Checkout till"}

@@ -223,12 +223,16 @@ REQUESTS = [
     # Training.
     Request("training:verification", MANAGERS, page("training:verification")),
     Request("training:matrix", MANAGERS, page("training:matrix")),
+    Request("training matrix as CSV", MANAGERS, page("training:matrix", format="csv")),
+    Request("verification queue as CSV", MANAGERS, page("training:verification", format="csv")),
     # Gap analysis.
     Request("gap heatmap", MANAGERS, page("gap_analysis:heatmap")),
     Request("assess", MANAGERS, page("gap_analysis:assess")),
     Request("assessment", MANAGERS, page("gap_analysis:assessment-detail", lambda d: d.assessment.pk)),
     Request("assessment edit", MANAGERS, page("gap_analysis:assessment-edit", lambda d: d.assessment.pk)),
+    Request("gap heatmap as CSV", MANAGERS, page("gap_analysis:heatmap", format="csv")),
     Request("actions", MANAGERS, page("gap_analysis:action-list")),
+    Request("actions as CSV", MANAGERS, page("gap_analysis:action-list", format="csv")),
     Request("action start", MANAGERS, page("gap_analysis:action-create")),
     Request("action from a gap", MANAGERS, page("gap_analysis:action-create", rating=lambda d: d.rating.pk)),
     Request(

@@ -1,10 +1,16 @@
+import csv
+import io
 from datetime import date, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from tests import factories
 from training.models import Completion, CompletionStatus
+from training.selectors import MATRIX_CSV_HEADER, VERIFICATION_CSV_HEADER, matrix_csv_rows
 
 
 @pytest.fixture
@@ -112,3 +118,157 @@ def test_matrix_and_queue_query_counts_do_not_grow(
     for url_name in ("training:matrix", "training:verification"):
         with django_assert_max_num_queries(10):
             assert client.get(reverse(url_name)).status_code == 200
+
+
+# --- "Download CSV" on the matrix and the verification queue ---------------------------------
+
+
+def _csv(response) -> list[dict]:
+    """The rows of a streamed CSV download, as dicts keyed by the header."""
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"].startswith("attachment;")
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_download_buttons_show_only_when_there_are_rows(client, manager, staff, course):
+    client.force_login(manager)
+    for url_name in ("training:matrix", "training:verification"):
+        assert "Download CSV" not in client.get(reverse(url_name)).content.decode()
+    factories.AssignmentFactory(employee=staff.employee, course=course)
+    factories.CompletionFactory(employee=staff.employee, course=course)
+    for url_name in ("training:matrix", "training:verification"):
+        assert 'href="?format=csv">Download CSV</a>' in client.get(reverse(url_name)).content.decode()
+
+
+def test_manager_downloads_the_matrix_with_the_pages_statuses(client, manager, staff, location_a, location_b):
+    today = date.today()
+    refresher = factories.CourseFactory(title="Refresher", refresher_interval_days=365)
+    never_done = factories.CourseFactory(title="Never done")
+    employee = staff.employee
+    # Current, expiring soon and expired verified completions, and an overdue, a due and a
+    # not-started assignment without one.
+    colleagues = factories.EmployeeFactory.create_batch(5, location=location_a)
+    for person, completed_days_ago in zip(colleagues[:3], (30, 350, 400), strict=True):
+        factories.AssignmentFactory(
+            employee=person, course=refresher, assigned_on=today - timedelta(days=500)
+        )
+        factories.CompletionFactory(
+            employee=person,
+            course=refresher,
+            completed_on=today - timedelta(days=completed_days_ago),
+            status=CompletionStatus.VERIFIED,
+        )
+    factories.AssignmentFactory(
+        employee=employee,
+        course=never_done,
+        assigned_on=today - timedelta(days=40),
+        due_on=today - timedelta(days=1),
+    )
+    factories.AssignmentFactory(employee=colleagues[3], course=never_done, assigned_on=today, due_on=today)
+    factories.AssignmentFactory(
+        employee=colleagues[4], course=never_done, assigned_on=today, due_on=today + timedelta(days=60)
+    )
+    factories.CompletionFactory(employee=employee, course=never_done)  # logged, waiting
+    outsider = factories.EmployeeFactory(location=location_b)
+    factories.AssignmentFactory(employee=outsider, course=factories.CourseFactory(title="Elsewhere only"))
+    client.force_login(manager)
+
+    rows = _csv(client.get(reverse("training:matrix"), {"format": "csv"}))
+
+    assert tuple(rows[0]) == MATRIX_CSV_HEADER
+    statuses = {(row["employee_number"], row["course"]): row["status"] for row in rows}
+    assert statuses == {
+        (colleagues[0].employee_number, "Refresher"): "Current",
+        (colleagues[1].employee_number, "Refresher"): "Expiring soon",
+        (colleagues[2].employee_number, "Refresher"): "Expired",
+        (employee.employee_number, "Never done"): "Overdue",
+        (colleagues[3].employee_number, "Never done"): "Due",
+        (colleagues[4].employee_number, "Never done"): "Not started",
+    }
+    assert outsider.employee_number not in {row["employee_number"] for row in rows}
+    assert "Elsewhere only" not in {row["course"] for row in rows}
+    # Every cell says what the page says for the same employee and course.
+    page = client.get(reverse("training:matrix"))
+    page_statuses = {
+        (person.employee_number, course.title): cell.label
+        for person, cells in page.context["rows"]
+        for course, cell in zip(page.context["courses"], cells, strict=True)
+        if cell is not None
+    }
+    assert page_statuses == statuses
+    overdue = next(row for row in rows if row["employee_number"] == employee.employee_number)
+    assert overdue["employee"] == staff.get_full_name()
+    assert overdue["location"] == "Alpha Street" and overdue["team"] == employee.team.name
+    assert overdue["due_on"] == (today - timedelta(days=1)).isoformat()
+    assert overdue["awaiting_verification"] == "yes" and overdue["verified_on"] == ""
+    expired = next(row for row in rows if row["employee_number"] == colleagues[2].employee_number)
+    assert expired["verified_on"] == (today - timedelta(days=400)).isoformat()
+    assert expired["expires_on"] == (today - timedelta(days=35)).isoformat()
+
+
+def test_the_matrix_export_reads_employees_in_batches_without_losing_or_reordering_rows(manager, location_a):
+    courses = factories.CourseFactory.create_batch(2)
+    for person in factories.EmployeeFactory.create_batch(5, location=location_a):
+        for course in courses:
+            factories.AssignmentFactory(employee=person, course=course)
+    in_one_batch = list(matrix_csv_rows(manager))
+    assert len(in_one_batch) == 10
+    assert list(matrix_csv_rows(manager, batch_size=2)) == in_one_batch
+
+
+def test_manager_downloads_the_verification_queue(client, manager, staff, course, location_b):
+    waiting = factories.CompletionFactory(
+        employee=staff.employee, course=course, evidence='=HYPERLINK("http://evil")', score=88
+    )
+    factories.CompletionFactory(employee=staff.employee, course=course, status=CompletionStatus.VERIFIED)
+    outsider = factories.EmployeeFactory(location=location_b)
+    factories.CompletionFactory(employee=outsider, course=course)
+    client.force_login(manager)
+
+    rows = _csv(client.get(reverse("training:verification"), {"format": "csv"}))
+
+    assert len(rows) == 1
+    [row] = rows
+    assert tuple(row) == VERIFICATION_CSV_HEADER
+    assert row["employee"] == staff.get_full_name()
+    assert row["employee_number"] == staff.employee.employee_number
+    assert row["location"] == "Alpha Street" and row["course"] == "Welcome to service"
+    assert row["completed_on"] == (date.today() - timedelta(days=30)).isoformat()
+    assert row["score"] == "88" and row["method"] == "E-learning"
+    assert row["evidence"] == '\'=HYPERLINK("http://evil")'
+    assert row["logged_at"] == timezone.localtime(waiting.logged_at).isoformat()
+
+
+@pytest.mark.parametrize("url_name", ["training:verification", "training:matrix"])
+def test_downloads_refuse_staff_and_send_anonymous_to_login(client, staff, url_name):
+    response = client.get(reverse(url_name), {"format": "csv"})
+    assert response.status_code == 302 and reverse("login") in response["Location"]
+    client.force_login(staff)
+    assert client.get(reverse(url_name), {"format": "csv"}).status_code == 403
+
+
+@pytest.mark.parametrize("url_name", ["training:matrix", "training:verification"])
+def test_download_query_counts_do_not_grow_with_rows(
+    client, manager, location_a, url_name, django_assert_max_num_queries
+):
+    courses = factories.CourseFactory.create_batch(3)
+
+    def add_employees(count):
+        for person in factories.EmployeeFactory.create_batch(count, location=location_a):
+            for course in courses:
+                factories.AssignmentFactory(employee=person, course=course)
+                factories.CompletionFactory(employee=person, course=course)
+
+    def download():
+        return _csv(client.get(reverse(url_name), {"format": "csv"}))
+
+    client.force_login(manager)
+    add_employees(3)
+    with CaptureQueriesContext(connection) as few:
+        assert len(download()) == 9
+    assert len(few.captured_queries) <= 8
+    add_employees(27)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert len(download()) == 90

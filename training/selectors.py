@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from itertools import islice
 
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
@@ -129,3 +131,102 @@ def matrix_cells(user, employee_ids: list[int], *, today: date | None = None):
     courses = list(Course.objects.filter(pk__in=in_scope.values("course_id")).order_by("title"))
     statuses = training_status_for(in_scope.filter(employee_id__in=employee_ids), today=today)
     return courses, {(row.assignment.employee_id, row.assignment.course_id): row for row in statuses}
+
+
+def verification_pending(user) -> QuerySet[Completion]:
+    """Completions logged by employees in the user's scope and waiting for verification, oldest first."""
+    pending = Completion.objects.filter(status=CompletionStatus.LOGGED).select_related(
+        "employee__user", "employee__location", "course"
+    )
+    return scope_queryset(user, pending).order_by("logged_at")
+
+
+def _full_name(employee: Employee) -> str:
+    return employee.user.get_full_name() or employee.user.get_username()
+
+
+# --- CSV exports ("Download CSV" on the matrix and the verification queue) --------------------
+
+# The matrix in "long" form: one row per employee × course required of them (cells the page
+# shows as "·", not required, have no row), so a spreadsheet can filter and pivot it.
+MATRIX_CSV_HEADER = (
+    "employee",
+    "employee_number",
+    "location",
+    "team",
+    "course_code",
+    "course",
+    "status",
+    "awaiting_verification",
+    "due_on",
+    "verified_on",
+    "expires_on",
+)
+# Employees whose cells are read together: every batch costs a fixed number of queries.
+MATRIX_CSV_BATCH = 500
+
+
+def matrix_csv_rows(
+    user, *, today: date | None = None, batch_size: int = MATRIX_CSV_BATCH
+) -> Iterator[tuple]:
+    """Rows of the matrix export, in `MATRIX_CSV_HEADER`'s order, for every employee in the user's
+    scope (not one page), in the page's order; status labels are the page's words.
+
+    Read lazily: one query streams the employees, and each batch of `batch_size` employees costs
+    the two queries of `matrix_cells` (courses, cells), so the count grows with the number of
+    batches, never with the number of employees or cells within one.
+    """
+    today = today or timezone.localdate()
+    employees = matrix_employees(user).select_related("team").iterator(chunk_size=batch_size)
+    while batch := list(islice(employees, batch_size)):
+        courses, cells = matrix_cells(user, [employee.pk for employee in batch], today=today)
+        for employee in batch:
+            for course in courses:
+                cell = cells.get((employee.pk, course.pk))
+                if cell is None:
+                    continue
+                yield (
+                    _full_name(employee),
+                    employee.employee_number,
+                    employee.location.name,
+                    employee.team.name if employee.team_id else "",
+                    course.code,
+                    course.title,
+                    cell.label,
+                    cell.awaiting_verification,
+                    cell.assignment.due_on,
+                    cell.verified_on,
+                    cell.expires_on,
+                )
+
+
+VERIFICATION_CSV_HEADER = (
+    "employee",
+    "employee_number",
+    "location",
+    "course_code",
+    "course",
+    "completed_on",
+    "score",
+    "method",
+    "evidence",
+    "logged_at",
+)
+
+
+def verification_csv_rows(completions: Iterable[Completion]) -> Iterator[tuple]:
+    """Rows of the verification queue export, in `VERIFICATION_CSV_HEADER`'s order, one per
+    completion (read lazily). "method" is the course's delivery method."""
+    for c in completions:
+        yield (
+            _full_name(c.employee),
+            c.employee.employee_number,
+            c.employee.location.name,
+            c.course.code,
+            c.course.title,
+            c.completed_on,
+            c.score,
+            c.course.get_delivery_method_display(),
+            c.evidence,
+            timezone.localtime(c.logged_at),
+        )

@@ -2,14 +2,25 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from organization.access import MANAGERS, employee_required, role_required
-from organization.scope import get_in_scope, scope_queryset
+from organization.scope import get_in_scope
+from servicedesk.exports import csv_response
 
 from .forms import CompletionForm, RejectForm
-from .models import Assignment, Completion, CompletionStatus
-from .selectors import matrix_cells, matrix_employees, training_status_for
+from .models import Assignment, Completion
+from .selectors import (
+    MATRIX_CSV_HEADER,
+    VERIFICATION_CSV_HEADER,
+    matrix_cells,
+    matrix_csv_rows,
+    matrix_employees,
+    training_status_for,
+    verification_csv_rows,
+    verification_pending,
+)
 from .services import completion_log, completion_reject, completion_verify
 
 MATRIX_PAGE_SIZE = 25
@@ -47,10 +58,14 @@ def my_training(request):
 
 @role_required(*MANAGERS)
 def verification_queue(request):
-    pending = scope_queryset(
-        request.user,
-        Completion.objects.filter(status=CompletionStatus.LOGGED).select_related("employee__user", "course"),
-    ).order_by("logged_at")
+    """Completions waiting for the manager's decision; ``?format=csv`` downloads the whole queue."""
+    pending = verification_pending(request.user)
+    if request.GET.get("format") == "csv":
+        return csv_response(
+            f"training-verification-{timezone.localdate().isoformat()}",
+            VERIFICATION_CSV_HEADER,
+            verification_csv_rows(pending.iterator(chunk_size=500)),
+        )
     page = Paginator(pending, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "training/verification_queue.html", {"page": page, "reject_form": RejectForm()})
 
@@ -81,6 +96,14 @@ def review_completion(request, pk):
 
 @role_required(*MANAGERS)
 def matrix(request):
+    """Employees × required courses, a page at a time; ``?format=csv`` downloads every employee in
+    scope in long form (one row per employee × required course)."""
+    if request.GET.get("format") == "csv":
+        return csv_response(
+            f"training-matrix-{timezone.localdate().isoformat()}",
+            MATRIX_CSV_HEADER,
+            matrix_csv_rows(request.user),
+        )
     page = Paginator(matrix_employees(request.user), MATRIX_PAGE_SIZE).get_page(request.GET.get("page"))
     courses, cells = matrix_cells(request.user, [employee.pk for employee in page])
     rows = [(employee, [cells.get((employee.pk, course.pk)) for course in courses]) for employee in page]
