@@ -1,88 +1,227 @@
-"""The program at a glance: one figure per step of the recipe, within a user's scope."""
+"""The program at a glance: one card per step of the recipe, within a user's scope.
+
+Evidence and people (assessments, actions, employees, observations, consequences) are counted
+within the user's scope; configuration (touchpoints, standards) across the organisation, since it
+applies everywhere. Every figure is one aggregate query, so the page costs the same whatever the
+amount of data.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
+from django.urls import reverse
 from django.utils import timezone
 
 from consequences.models import Consequence, ConsequenceStatus
-from gap_analysis.models import ActionItem, ActionStatus, Assessment
+from gap_analysis.models import AssessmentStatus
+from gap_analysis.selectors import (
+    ASSESSMENT_FRESH_DAYS,
+    OPEN_ACTION_STATUSES,
+    actions_visible_to,
+    assessments_visible_to,
+)
 from measurement.models import Deviation, DeviationStatus, Observation
 from organization.models import Employee
 from organization.scope import scope_queryset
-from standards.models import Standard, Status
+from standards.models import Acknowledgement, Standard, Status
 from standards.selectors import uncovered_touchpoints
 from touchpoints.models import Touchpoint
-from training.models import Completion, CompletionStatus
+from training.models import Assignment, Completion, CompletionStatus
+from training.selectors import assignments_with_latest_completion
+
+
+@dataclass(frozen=True)
+class Detail:
+    text: str
+    url: str = ""
+    warn: bool = False  # something needs attention: shown in the warning colour
 
 
 @dataclass(frozen=True)
 class Figure:
     step: str
-    value: int
+    value: str
     caption: str
-    detail: str = ""
+    url: str
+    details: list[Detail] = field(default_factory=list)
+
+
+def counted(n: int, singular: str, plural: str = "") -> str:
+    """'1 touchpoint', '3 touchpoints'."""
+    return f"{n} {singular if n == 1 else (plural or singular + 's')}"
+
+
+def share(part: int, whole: int) -> str:
+    """'21 of 23', or '0' when there is nothing to count."""
+    return f"{part} of {whole}" if whole else "0"
+
+
+def lagging_assignments(today):
+    """Active assignments whose employee is not current: expired, or overdue and never verified.
+    Same rule as `training.selectors.training_status`, in SQL."""
+    rows = assignments_with_latest_completion(Assignment.objects.filter(active=True))
+    return rows.filter(
+        Q(verified_on__isnull=False, verified_expires_on__lt=today)
+        | Q(verified_on__isnull=True, due_on__lt=today)
+    )
+
+
+def standards_not_acknowledged():
+    """Active standards that apply to the outer employee (for every team, or for theirs) whose
+    version in force they have not accepted."""
+    accepted = Acknowledgement.objects.filter(
+        employee=OuterRef(OuterRef("pk")), standard=OuterRef("pk"), version=OuterRef("version")
+    )
+    return (
+        Standard.objects.filter(status=Status.ACTIVE)
+        .filter(Q(teams__isnull=True) | Q(teams=OuterRef("team_id")))
+        .filter(~Exists(accepted))
+    )
 
 
 def program_figures(user) -> list[Figure]:
-    """Figures for the six steps; evidence and people are counted within the user's scope,
-    configuration (touchpoints, standards) across the organisation."""
+    """The six cards of the program health page: figure, caption, link, and details that link on."""
     today = timezone.localdate()
+    is_admin = user.is_superuser or user.is_staff
+
     touchpoints = Touchpoint.objects.filter(active=True).aggregate(
         total=Count("pk"), without_owner=Count("pk", filter=Q(owner_team__isnull=True))
     )
     assessed = (
-        Assessment.objects.filter(assessed_on__gte=today - timedelta(days=365))
-        .values("touchpoint")
-        .distinct()
-        .count()
+        assessments_visible_to(user)
+        .filter(
+            status=AssessmentStatus.COMPLETED, assessed_on__gte=today - timedelta(days=ASSESSMENT_FRESH_DAYS)
+        )
+        .aggregate(touchpoints=Count("touchpoint", distinct=True))["touchpoints"]
     )
-    open_actions = scope_queryset(
-        user, ActionItem.objects.exclude(status__in=[ActionStatus.DONE, ActionStatus.CANCELLED])
+    actions = actions_visible_to(user).aggregate(
+        open=Count("pk", filter=Q(status__in=OPEN_ACTION_STATUSES)),
+        overdue=Count("pk", filter=Q(status__in=OPEN_ACTION_STATUSES, due_on__lt=today)),
     )
-    employees = scope_queryset(user, Employee.objects.filter(active=True)).count()
+    standards = Standard.objects.filter(status=Status.ACTIVE).count()
+    uncovered = uncovered_touchpoints().count()
+
+    employees = scope_queryset(user, Employee.objects.filter(active=True))
+    people = employees.aggregate(
+        total=Count("pk"),
+        trained=Count("pk", filter=~Q(pk__in=lagging_assignments(today).values("employee_id"))),
+        acknowledged=Count("pk", filter=~Exists(standards_not_acknowledged())),
+    )
     pending = scope_queryset(user, Completion.objects.filter(status=CompletionStatus.LOGGED)).count()
-    since = timezone.now() - timedelta(days=30)
-    observations = scope_queryset(user, Observation.objects.filter(observed_at__gte=since)).aggregate(
-        total=Count("pk"), passed=Count("pk", filter=Q(passed=True))
+
+    month_start = today.replace(day=1)
+    this_month = scope_queryset(
+        user, Observation.objects.filter(observed_at__date__gte=month_start)
+    ).aggregate(
+        total=Count("pk"),
+        passed=Count("pk", filter=Q(passed=True)),
+        standards=Count("standard", distinct=True),
     )
-    open_deviations = scope_queryset(user, Deviation.objects.filter(status=DeviationStatus.OPEN)).count()
-    open_consequences = scope_queryset(
+
+    consequences = scope_queryset(
         user, Consequence.objects.exclude(status=ConsequenceStatus.CLOSED)
-    ).count()
+    ).aggregate(
+        open=Count("pk"),
+        proposed=Count("pk", filter=Q(status=ConsequenceStatus.PROPOSED)),
+        overdue=Count("pk", filter=Q(due_on__lt=today)),
+    )
+    deviations = scope_queryset(user, Deviation.objects.filter(status=DeviationStatus.OPEN)).aggregate(
+        open=Count("pk"), unanswered=Count("pk", filter=Q(corrective_action__isnull=True))
+    )
+
+    heatmap = reverse("gap_analysis:heatmap")
+    actions_url = reverse("gap_analysis:action-list")
+    inbox = reverse("consequences:inbox")
     pass_rate = (
-        f"{100 * observations['passed'] / observations['total']:.0f}% passed (n = {observations['total']})"
-        if observations["total"]
-        else "no observations yet"
+        f"{100 * this_month['passed'] / this_month['total']:.0f}% passed (n = {this_month['total']})"
+        if this_month["total"]
+        else "no observations yet this month"
     )
     return [
         Figure(
             "Touchpoints",
-            touchpoints["total"],
+            str(touchpoints["total"]),
             "touchpoints identified",
-            f"{touchpoints['without_owner']} without an owner team",
+            reverse("admin:touchpoints_touchpoint_changelist") if is_admin else heatmap,
+            [
+                Detail(
+                    f"{counted(touchpoints['without_owner'], 'touchpoint')} without an owner team",
+                    reverse("admin:touchpoints_touchpoint_changelist") + "?owner_team__isnull=True"
+                    if is_admin
+                    else "",
+                    warn=bool(touchpoints["without_owner"]),
+                )
+            ],
         ),
         Figure(
             "Gap analysis",
-            assessed,
-            "touchpoints assessed in 12 months",
-            f"{open_actions.count()} open actions",
+            share(assessed, touchpoints["total"]),
+            "touchpoints assessed in the last 12 months",
+            heatmap,
+            [
+                Detail(f"{counted(actions['open'], 'open action')}", actions_url),
+                Detail(
+                    f"{actions['overdue']} overdue",
+                    f"{actions_url}?overdue=on",
+                    warn=bool(actions["overdue"]),
+                ),
+            ],
         ),
         Figure(
             "Standards",
-            Standard.objects.filter(status=Status.ACTIVE).count(),
-            "active standards",
-            f"{uncovered_touchpoints().count()} touchpoints not covered",
+            share(touchpoints["total"] - uncovered, touchpoints["total"]),
+            "touchpoints covered by an active standard",
+            reverse("admin:standards_standard_changelist") if is_admin else reverse("standards:mine"),
+            [
+                Detail(counted(standards, "active standard")),
+                Detail(f"{counted(uncovered, 'touchpoint')} not covered", warn=bool(uncovered)),
+            ],
         ),
-        Figure("Training", employees, "active employees", f"{pending} completions awaiting verification"),
-        Figure("Measurement", observations["total"], "observations in 30 days", pass_rate),
+        Figure(
+            "Training",
+            share(people["trained"], people["total"]),
+            "employees current on required training",
+            reverse("training:matrix"),
+            [
+                Detail(f"{share(people['acknowledged'], people['total'])} current on acknowledgements"),
+                Detail(
+                    f"{counted(pending, 'completion')} awaiting verification",
+                    reverse("training:verification"),
+                    warn=bool(pending),
+                ),
+            ],
+        ),
+        Figure(
+            "Measurement",
+            share(this_month["standards"], standards),
+            "standards measured this month",
+            reverse("measurement:scorecards"),
+            [Detail(pass_rate, reverse("measurement:observations"))],
+        ),
         Figure(
             "Consequences",
-            open_consequences,
+            str(consequences["open"]),
             "open consequences",
-            f"{open_deviations} open deviations of non-negotiable standards",
+            inbox,
+            [
+                Detail(
+                    f"{consequences['proposed']} to approve · {consequences['overdue']} overdue",
+                    f"{inbox}?overdue=on" if consequences["overdue"] else f"{inbox}?status=proposed",
+                    warn=bool(consequences["overdue"]),
+                ),
+                Detail(
+                    f"{counted(deviations['open'], 'open deviation')} of non-negotiable standards"
+                    + (
+                        f", {deviations['unanswered']} without a corrective action"
+                        if deviations["unanswered"]
+                        else ""
+                    ),
+                    inbox,
+                    warn=bool(deviations["open"]),
+                ),
+            ],
         ),
     ]

@@ -1,7 +1,11 @@
+from datetime import date, timedelta
+
 import pytest
 from django.urls import reverse
 
+from servicedesk.selectors import program_figures
 from tests import factories
+from training.models import Assignment, CompletionStatus
 
 
 @pytest.fixture
@@ -78,3 +82,108 @@ def test_home_query_count_does_not_grow_with_data(
     client.force_login(manager)
     with django_assert_max_num_queries(20):
         assert client.get(home_url).status_code == 200
+
+
+# --------------------------------------------------------------------------- program health figures
+
+
+def _figures(user):
+    return {figure.step: figure for figure in program_figures(user)}
+
+
+def _details(figure):
+    return [detail.text for detail in figure.details]
+
+
+def test_training_counts_employees_current_on_every_required_course(manager, location_a, location_b):
+    today = date.today()
+    course = factories.CourseFactory(refresher_interval_days=365)
+    current, overdue, expired, not_yet_due = factories.EmployeeFactory.create_batch(4, location=location_a)
+    for employee in (current, overdue, expired, not_yet_due):
+        factories.AssignmentFactory(employee=employee, course=course, due_on=today - timedelta(days=5))
+    Assignment.objects.filter(employee=not_yet_due).update(due_on=today + timedelta(days=5))
+    factories.CompletionFactory(employee=current, course=course, status=CompletionStatus.VERIFIED)
+    factories.CompletionFactory(
+        employee=expired,
+        course=course,
+        status=CompletionStatus.VERIFIED,
+        completed_on=today - timedelta(days=400),
+        expires_on=today - timedelta(days=35),
+    )
+    # Logged, not verified: still overdue, and waiting in the verification queue.
+    factories.CompletionFactory(employee=overdue, course=course)
+    # Another location's lagging employee is outside the manager's figures.
+    factories.AssignmentFactory(
+        employee=factories.EmployeeFactory(location=location_b), due_on=today - timedelta(days=5)
+    )
+
+    training = _figures(manager)["Training"]
+    # The four above plus the manager, who has no assignment: 3 of 5 are current.
+    assert training.value == "3 of 5"
+    assert "1 completion awaiting verification" in _details(training)
+
+
+def test_acknowledgements_count_the_version_in_force_of_standards_for_the_employees_team(manager, location_a):
+    team = factories.TeamFactory(location=location_a)
+    other_team = factories.TeamFactory(location=location_a)
+    everyone = factories.StandardFactory()
+    for_team = factories.StandardFactory()
+    for_team.teams.add(team)
+    for_other_team = factories.StandardFactory()
+    for_other_team.teams.add(other_team)
+    accepted_all = factories.EmployeeFactory(location=location_a, team=team)
+    factories.AcknowledgementFactory(employee=accepted_all, standard=everyone)
+    factories.AcknowledgementFactory(employee=accepted_all, standard=for_team)
+    missing_team_one = factories.EmployeeFactory(location=location_a, team=team)
+    factories.AcknowledgementFactory(employee=missing_team_one, standard=everyone)
+    old_version = factories.EmployeeFactory(location=location_a, team=other_team)
+    factories.AcknowledgementFactory(employee=old_version, standard=everyone)
+    factories.AcknowledgementFactory(employee=old_version, standard=for_other_team)
+    type(for_other_team).objects.filter(pk=for_other_team.pk).update(version=for_other_team.version + 1)
+
+    training = _figures(manager)["Training"]
+    # Only the first: the second misses their team's standard, the third accepted an old version,
+    # the manager accepted nothing.
+    assert "1 of 4 current on acknowledgements" in _details(training)
+
+
+def test_measurement_counts_the_standards_observed_this_month_in_scope(manager, location_a, location_b):
+    measured, unmeasured_here = factories.StandardFactory.create_batch(2)
+    factories.ObservationFactory(location=location_a, standard=measured, passed=True)
+    factories.ObservationFactory(location=location_b, standard=unmeasured_here)
+
+    measurement = _figures(manager)["Measurement"]
+    assert measurement.value == "1 of 2"
+    assert _details(measurement) == ["100% passed (n = 1)"]
+
+
+def test_gap_and_consequence_cards_show_what_is_overdue(manager, location_a, location_b):
+    yesterday = date.today() - timedelta(days=1)
+    factories.ActionItemFactory(rating__assessment__location=location_a, due_on=yesterday)
+    factories.ActionItemFactory(rating__assessment__location=location_a)
+    factories.ActionItemFactory(rating__assessment__location=location_b, due_on=yesterday)
+    factories.ConsequenceFactory(location=location_a, due_on=yesterday)
+    factories.ConsequenceFactory(location=location_b, due_on=yesterday)
+    factories.DeviationFactory(observation__location=location_a)
+
+    figures = _figures(manager)
+    assert _details(figures["Gap analysis"]) == ["2 open actions", "1 overdue"]
+    assert figures["Consequences"].value == "1"
+    assert _details(figures["Consequences"]) == [
+        "1 to approve · 1 overdue",
+        "1 open deviation of non-negotiable standards, 1 without a corrective action",
+    ]
+    assert figures["Gap analysis"].details[1].warn
+
+
+def test_every_card_links_to_a_page_the_manager_may_open(client, manager, location_a):
+    client.force_login(manager)
+    for figure in _figures(manager).values():
+        for url in [figure.url, *(detail.url for detail in figure.details if detail.url)]:
+            assert client.get(url).status_code == 200, f"{figure.step}: {url}"
+
+
+def test_the_admin_cards_link_to_administration(admin):
+    figures = _figures(admin)
+    assert figures["Touchpoints"].url == reverse("admin:touchpoints_touchpoint_changelist")
+    assert figures["Standards"].url == reverse("admin:standards_standard_changelist")
