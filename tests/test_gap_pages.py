@@ -537,14 +537,19 @@ def test_the_action_list_filters_by_status_overdue_and_owner(client, manager, ad
     assert titles(status="done") == {"Finished"}
 
 
+def actions_from_gaps_and_comments(size, owner, assessment, feedback):
+    """`size` actions at the assessment's location, every other one opened from a customer comment."""
+    rating = assessment.ratings.get(dimension="policies")
+    for number in range(size):
+        source = {"rating": rating} if number % 2 else {"feedback": feedback, "rating": None}
+        factories.ActionItemFactory(owner=owner, location=assessment.location, **source)
+
+
 @pytest.mark.parametrize("size", [5, 40])
 def test_action_list_query_count_does_not_grow(
     client, manager, assessment_a, feedback_a, size, django_assert_max_num_queries
 ):
-    rating = assessment_a.ratings.get(dimension="policies")
-    for number in range(size):
-        source = {"rating": rating} if number % 2 else {"feedback": feedback_a, "rating": None}
-        factories.ActionItemFactory(owner=manager, location=assessment_a.location, **source)
+    actions_from_gaps_and_comments(size, manager, assessment_a, feedback_a)
     client.force_login(manager)
     with django_assert_max_num_queries(10):
         response = client.get(reverse("gap_analysis:action-list"))
@@ -774,10 +779,7 @@ def test_heatmap_csv_query_count_does_not_grow(
 def test_actions_csv_query_count_does_not_grow(
     client, manager, assessment_a, feedback_a, size, django_assert_max_num_queries
 ):
-    rating = assessment_a.ratings.get(dimension="policies")
-    for number in range(size):
-        source = {"rating": rating} if number % 2 else {"feedback": feedback_a, "rating": None}
-        factories.ActionItemFactory(owner=manager, location=assessment_a.location, **source)
+    actions_from_gaps_and_comments(size, manager, assessment_a, feedback_a)
     client.force_login(manager)
     with django_assert_max_num_queries(6):
         rows = csv_rows(client.get(reverse("gap_analysis:action-list"), {"format": "csv"}))
