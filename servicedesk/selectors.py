@@ -9,7 +9,7 @@ amount of data.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from django.db.models import Count, Exists, OuterRef, Q
 from django.urls import reverse
@@ -112,10 +112,9 @@ def program_figures(user) -> list[Figure]:
     )
     pending = scope_queryset(user, Completion.objects.filter(status=CompletionStatus.LOGGED)).count()
 
-    month_start = today.replace(day=1)
-    this_month = scope_queryset(
-        user, Observation.objects.filter(observed_at__date__gte=month_start)
-    ).aggregate(
+    # From midnight (local time) on the 1st: a range on observed_at itself, so its index serves.
+    month_start = timezone.make_aware(datetime.combine(today.replace(day=1), time.min))
+    this_month = scope_queryset(user, Observation.objects.filter(observed_at__gte=month_start)).aggregate(
         total=Count("pk"),
         passed=Count("pk", filter=Q(passed=True)),
         standards=Count("standard", distinct=True),
