@@ -137,6 +137,7 @@ class CompletionFactory(factory.django.DjangoModelFactory):
     employee = factory.SubFactory(EmployeeFactory)
     course = factory.SubFactory(CourseFactory)
     completed_on = factory.LazyFunction(lambda: date.today() - timedelta(days=30))
+    method = factory.SelfAttribute("course.delivery_method")
     score = 90
     expires_on = factory.LazyAttribute(lambda c: c.course.expiry_for(c.completed_on))
 

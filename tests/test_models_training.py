@@ -180,6 +180,7 @@ def completion(**overrides) -> Completion:
         "employee": factories.EmployeeFactory(),
         "course": factories.CourseFactory(pass_mark=80, refresher_interval_days=365),
         "completed_on": date.today() - timedelta(days=30),
+        "method": "e_learning",
         "score": 90,
     }
     values.update(overrides)
@@ -285,6 +286,13 @@ def test_completion_status_is_logged_verified_or_rejected():
     assert CompletionStatus.values == ["logged", "verified", "rejected"]
     assert_invalid(done, "status", "is not a valid choice")
     assert_db_rejects(done, "completion_status_valid")
+
+
+def test_completion_method_is_one_of_the_delivery_methods():
+    done = completion(method="osmosis")
+
+    assert_invalid(done, "method", "is not a valid choice")
+    assert_db_rejects(done, "completion_method_valid")
 
 
 # --- __str__ --------------------------------------------------------------------------

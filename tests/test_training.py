@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 
 from organization.models import Role
 from tests import factories
-from training.models import Assignment, Audience, Completion, CompletionStatus
+from training.models import Assignment, Audience, Completion, CompletionStatus, DeliveryMethod
 from training.selectors import TrainingStatus, training_status, training_status_for
 from training.services import assignments_sync, completion_log, completion_reject, completion_verify
 from training.tasks import sync_assignments
@@ -152,6 +152,19 @@ def test_a_logged_completion_gets_its_expiry_from_the_course_and_waits_for_revie
     completion = completion_log(employee=employee, course=course, completed_on=date.today(), score=85)
     assert completion.status == CompletionStatus.LOGGED
     assert completion.expires_on == date.today() + timedelta(days=365)
+    # No method said: the course's own.
+    assert completion.method == course.delivery_method
+
+
+def test_a_completion_keeps_the_method_the_employee_names(course):
+    completion = completion_log(
+        employee=factories.EmployeeFactory(),
+        course=course,
+        completed_on=date.today(),
+        method=DeliveryMethod.ON_THE_JOB,
+        score=85,
+    )
+    assert completion.method == DeliveryMethod.ON_THE_JOB != course.delivery_method
 
 
 def test_a_score_below_the_pass_mark_is_refused_with_the_reason(course):

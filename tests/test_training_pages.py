@@ -25,6 +25,7 @@ def test_staff_logs_a_completion(client, staff, course):
         {
             "course": course.pk,
             "completed_on": date.today().isoformat(),
+            "method": "classroom",
             "score": "88",
             "evidence": "Cert 123",
         },
@@ -33,6 +34,19 @@ def test_staff_logs_a_completion(client, staff, course):
     assert "Logged Welcome to service" in response.content.decode()
     completion = Completion.objects.get()
     assert completion.employee == staff.employee and completion.status == CompletionStatus.LOGGED
+    assert completion.method == "classroom"
+
+
+def test_the_method_is_asked_and_named_when_missing(client, staff, course):
+    client.force_login(staff)
+    response = client.post(
+        reverse("training:mine"),
+        {"course": course.pk, "completed_on": date.today().isoformat(), "score": "88", "evidence": "Cert 9"},
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors == {"method": ["This field is required."]}
+    assert "Cert 9" in response.content.decode()
+    assert not Completion.objects.exists()
 
 
 def test_a_bad_completion_keeps_the_input_and_names_the_problem(client, staff, course):
@@ -42,6 +56,7 @@ def test_a_bad_completion_keeps_the_input_and_names_the_problem(client, staff, c
         {
             "course": course.pk,
             "completed_on": date.today().isoformat(),
+            "method": "e_learning",
             "score": "40",
             "evidence": "My notes",
         },
@@ -236,7 +251,7 @@ def test_manager_downloads_the_verification_queue(client, manager, staff, course
     assert row["employee_number"] == staff.employee.employee_number
     assert row["location"] == "Alpha Street" and row["course"] == "Welcome to service"
     assert row["completed_on"] == (date.today() - timedelta(days=30)).isoformat()
-    assert row["score"] == "88" and row["method"] == "E-learning"
+    assert row["score"] == "88" and row["method"] == waiting.get_method_display() == "E-learning"
     assert row["evidence"] == '\'=HYPERLINK("http://evil")'
     assert row["logged_at"] == timezone.localtime(waiting.logged_at).isoformat()
 

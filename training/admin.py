@@ -93,8 +93,17 @@ class AssignmentAdmin(admin.ModelAdmin):
 
 @admin.register(Completion)
 class CompletionAdmin(admin.ModelAdmin):
-    list_display = ("employee", "course", "completed_on", "score", "status", "expires_on", "reviewed_by")
-    list_filter = ("status", "course", "employee__location")
+    list_display = (
+        "employee",
+        "course",
+        "completed_on",
+        "method",
+        "score",
+        "status",
+        "expires_on",
+        "reviewed_by",
+    )
+    list_filter = ("status", "method", "course", "employee__location")
     list_select_related = ("employee__user", "course", "reviewed_by")
     search_fields = ("employee__employee_number", "employee__user__last_name", "course__code", "evidence")
     date_hierarchy = "completed_on"
@@ -104,6 +113,7 @@ class CompletionAdmin(admin.ModelAdmin):
         "employee",
         "course",
         "completed_on",
+        "method",
         "score",
         "evidence",
         "status",

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils import timezone
 
-from .models import Course
+from .models import Course, DeliveryMethod
 
 
 class CompletionForm(forms.Form):
@@ -10,6 +10,11 @@ class CompletionForm(forms.Form):
     )
     completed_on = forms.DateField(
         widget=forms.DateInput(attrs={"type": "date"}), help_text="The day you finished it."
+    )
+    method = forms.ChoiceField(
+        choices=[("", "Choose how you completed it"), *DeliveryMethod.choices],
+        label="Method",
+        help_text="How you completed it: e-learning, a classroom session, on the job…",
     )
     score = forms.IntegerField(
         required=False,

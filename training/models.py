@@ -175,6 +175,11 @@ class Completion(models.Model):
     employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="completions")
     course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="completions")
     completed_on = models.DateField()
+    method = models.CharField(
+        max_length=12,
+        choices=DeliveryMethod.choices,
+        help_text="How it was completed: the course's own way, or another (a classroom session instead of e-learning).",
+    )
     score = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MaxValueValidator(100)], help_text="Assessment score in percent."
     )
@@ -211,6 +216,9 @@ class Completion(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(status__in=CompletionStatus.values), name="completion_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(method__in=DeliveryMethod.values), name="completion_method_valid"
             ),
         ]
 

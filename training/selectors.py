@@ -216,7 +216,7 @@ VERIFICATION_CSV_HEADER = (
 
 def verification_csv_rows(completions: Iterable[Completion]) -> Iterator[tuple]:
     """Rows of the verification queue export, in `VERIFICATION_CSV_HEADER`'s order, one per
-    completion (read lazily). "method" is the course's delivery method."""
+    completion (read lazily). "method" is how the employee says they completed it."""
     for c in completions:
         yield (
             _full_name(c.employee),
@@ -226,7 +226,7 @@ def verification_csv_rows(completions: Iterable[Completion]) -> Iterator[tuple]:
             c.course.title,
             c.completed_on,
             c.score,
-            c.course.get_delivery_method_display(),
+            c.get_method_display(),
             c.evidence,
             timezone.localtime(c.logged_at),
         )

@@ -78,16 +78,23 @@ def completion_log(
     employee: Employee,
     course: Course,
     completed_on: date,
+    method: str = "",
     score: int | None = None,
     evidence: str = "",
 ) -> Completion:
     """An employee logs that they completed a course; it waits for a manager's verification.
 
-    The expiry is derived from the course's refresher interval. Raises ValidationError naming
-    the field (future date, score below the pass mark, missing score on an assessed course).
+    `method` is how they completed it (a `DeliveryMethod`); empty means the course's own. The
+    expiry is derived from the course's refresher interval. Raises ValidationError naming the
+    field (future date, score below the pass mark, missing score on an assessed course).
     """
     completion = Completion(
-        employee=employee, course=course, completed_on=completed_on, score=score, evidence=evidence.strip()
+        employee=employee,
+        course=course,
+        completed_on=completed_on,
+        method=method or course.delivery_method,
+        score=score,
+        evidence=evidence.strip(),
     )
     completion.full_clean()
     completion.save()

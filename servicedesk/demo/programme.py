@@ -210,6 +210,7 @@ def _completions(demo: DemoContext) -> Counter:
             employee=employee,
             course=course,
             completed_on=completed_on,
+            method=course.delivery_method,
             score=rng.randint(course.pass_mark, 100) if course.pass_mark is not None else None,
             evidence=catalogue.COMPLETION_EVIDENCE[course.delivery_method].format(number=number),
         )

@@ -135,6 +135,7 @@ def staff_acknowledges_and_logs_training(page: Page, screenshot) -> None:
     form = page.locator("form").filter(has=page.get_by_role("button", name="Log completion"))
     form.get_by_label("Course").select_option(label="CRS-GREET · Greeting customers")
     form.get_by_label("Completed on").fill((timezone.localdate() - timedelta(days=2)).isoformat())
+    form.get_by_label("Method").select_option(label="Classroom")
     form.get_by_label("Score").fill("92")
     form.get_by_label("Evidence").fill("Certificate GC-2026-114, trainer J. Patel")
     form.get_by_role("button", name="Log completion").click()
