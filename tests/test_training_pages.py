@@ -287,3 +287,20 @@ def test_download_query_counts_do_not_grow_with_rows(
     add_employees(27)
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert len(download()) == 90
+
+
+def test_the_log_form_offers_todays_date_and_the_required_courses_first(client, staff):
+    required = factories.CourseFactory(title="Zebra crossing safety")
+    factories.CourseFactory(title="Apples and pears")
+    factories.AssignmentFactory(employee=staff.employee, course=required)
+    client.force_login(staff)
+
+    response = client.get(reverse("training:mine"))
+
+    form = response.context["form"]
+    assert [course.title for course in form.fields["course"].queryset] == [
+        "Zebra crossing safety",
+        "Apples and pears",
+    ]
+    # In the ISO format a date input can show; a locale format would leave it blank.
+    assert f'value="{timezone.localdate().isoformat()}"' in str(form["completed_on"])

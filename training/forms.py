@@ -1,4 +1,5 @@
 from django import forms
+from django.db.models import Case, Value, When
 from django.utils import timezone
 
 from .models import Course, DeliveryMethod
@@ -6,10 +7,14 @@ from .models import Course, DeliveryMethod
 
 class CompletionForm(forms.Form):
     course = forms.ModelChoiceField(
-        queryset=Course.objects.filter(active=True), help_text="The course you completed."
+        queryset=Course.objects.filter(active=True),
+        empty_label="Choose the course",
+        help_text="The course you completed.",
     )
     completed_on = forms.DateField(
-        widget=forms.DateInput(attrs={"type": "date"}), help_text="The day you finished it."
+        # ISO format: a date input shows nothing for a value in the locale's format (23/11/2026).
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="The day you finished it.",
     )
     method = forms.ChoiceField(
         choices=[("", "Choose how you completed it"), *DeliveryMethod.choices],
@@ -31,10 +36,11 @@ class CompletionForm(forms.Form):
     def __init__(self, *args, assigned_course_ids=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["completed_on"].initial = timezone.localdate()
-        # Courses the employee must complete come first in the list.
-        self.fields["course"].queryset = Course.objects.filter(active=True).order_by("title")
+        # Courses the employee must complete come first in the list, then the others by title.
+        required_first = Case(When(pk__in=list(assigned_course_ids), then=Value(0)), default=Value(1))
+        self.fields["course"].queryset = Course.objects.filter(active=True).order_by(required_first, "title")
         if assigned_course_ids:
-            self.fields["course"].help_text = "Courses required for you are listed on your training page."
+            self.fields["course"].help_text = "The courses required of you come first."
 
 
 class RejectForm(forms.Form):

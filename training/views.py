@@ -35,8 +35,10 @@ def _add_errors(form, exc: ValidationError) -> None:
 @employee_required
 def my_training(request):
     employee = request.user.employee
-    assignments = Assignment.objects.filter(employee=employee)
-    form = CompletionForm(request.POST or None)
+    rows = training_status_for(Assignment.objects.filter(employee=employee))
+    form = CompletionForm(
+        request.POST or None, assigned_course_ids=[row.assignment.course_id for row in rows]
+    )
     if request.method == "POST" and form.is_valid():
         try:
             completion = completion_log(employee=employee, **form.cleaned_data)
@@ -52,7 +54,7 @@ def my_training(request):
     return render(
         request,
         "training/my_training.html",
-        {"rows": training_status_for(assignments), "form": form, "completions": completions},
+        {"rows": rows, "form": form, "completions": completions},
     )
 
 
