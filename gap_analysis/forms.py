@@ -56,8 +56,10 @@ class ActionFilterForm(forms.Form):
 
 
 class AssessmentForm(forms.Form):
-    touchpoint = forms.ModelChoiceField(queryset=Touchpoint.objects.none())
-    location = forms.ModelChoiceField(queryset=None, help_text="Where the touchpoint was assessed.")
+    touchpoint = forms.ModelChoiceField(queryset=Touchpoint.objects.none(), empty_label="Choose a touchpoint")
+    location = forms.ModelChoiceField(
+        queryset=None, empty_label="Choose a location", help_text="Where the touchpoint was assessed."
+    )
     assessed_on = forms.DateField(widget=DATE_INPUT, label="Assessed on")
     expectations = forms.ModelMultipleChoiceField(
         queryset=CustomerExpectation.objects.all(),
@@ -97,6 +99,11 @@ class AssessmentForm(forms.Form):
             # Only admins may assess the whole organisation at once.
             location.required = False
             location.empty_label = "Whole organisation (no single location)"
+        elif assessment is None and "location" not in self.initial:
+            # A manager of one location has nothing to choose.
+            only = list(location.queryset[:2])
+            if len(only) == 1:
+                self.initial["location"] = only[0].pk
         if assessment is None:
             self.fields["assessed_on"].initial = timezone.localdate()
 

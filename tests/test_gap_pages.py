@@ -784,3 +784,14 @@ def test_actions_csv_query_count_does_not_grow(
     with django_assert_max_num_queries(6):
         rows = csv_rows(client.get(reverse("gap_analysis:action-list"), {"format": "csv"}))
     assert len(rows) == size and {row["touchpoint"] for row in rows} == {"Checkout till"}
+
+
+def test_a_manager_of_one_location_finds_it_chosen_on_a_new_assessment(client, manager, location_a, admin):
+    client.force_login(manager)
+    form = client.get(reverse("gap_analysis:assess")).context["form"]
+    assert form["location"].value() == location_a.pk
+    assert form.fields["touchpoint"].empty_label == "Choose a touchpoint"
+
+    client.force_login(admin)
+    form = client.get(reverse("gap_analysis:assess")).context["form"]
+    assert form["location"].value() is None
