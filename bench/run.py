@@ -1,6 +1,6 @@
 """Benchmark of the measurement pipeline on PostgreSQL: intake, full and incremental rollups.
 
-    .venv/bin/python bench/run.py                      # 1,000,000 observations (about 10 minutes)
+    .venv/bin/python bench/run.py                      # 1,000,000 observations (about 11 minutes)
     .venv/bin/python bench/run.py --n 100000           # a quick run while iterating
     .venv/bin/python bench/run.py --database-url postgres://postgres@127.0.0.1:5432/servicedesk_bench
 
@@ -19,7 +19,9 @@ What one run measures and prints (see bench/README.md for the reasoning behind e
 (b) the full rollup (``scorecards_rollup(full=True)``) on an empty scorecard table and again on a
     filled one, beside one raw ``SELECT … GROUP BY day, location, standard`` over the same rows;
 (c) an incremental rollup after 1 % new rows recorded through the intake service;
-(d) the ratios against the targets of issue 3, each marked met or not met.
+(d) the main manager pages at this size, opened through Django's test client by an admin and by
+    the manager of one location once the scorecards exist: median time, SQL queries, status, size;
+(e) the ratios against the targets of issue 3, each marked met or not met.
 """
 
 from __future__ import annotations
@@ -31,9 +33,11 @@ import json
 import os
 import platform
 import random
+import statistics
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -52,6 +56,20 @@ TEAMS_PER_LOCATION = 2
 TOUCHPOINTS = 20
 DAYS = 365
 API_BATCH = 5000
+
+# (d) The main manager pages: (label, URL name, query string).
+PAGES = [
+    ("home", "home", ""),
+    ("scorecards (default month)", "measurement:scorecards", ""),
+    ("scorecards by employee", "measurement:scorecards", "grain=employee"),
+    ("consistency", "measurement:consistency", ""),
+    ("observations (first page)", "measurement:observations", ""),
+    ("training matrix", "training:matrix", ""),
+    ("consequence inbox", "consequences:inbox", ""),
+    ("gap heatmap", "gap_analysis:heatmap", ""),
+]
+SLOW_PAGE_MS = 500  # a page slower than this gets its slowest query named in the report
+SLOW_WARMUP_SECONDS = 10  # a page whose warm-up took longer is not opened again
 
 # Targets of issue 3 on this 2-core machine.
 CSV_TARGET_ROWS_PER_SECOND = 20_000
@@ -99,9 +117,26 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help="roll up with the portable ORM path (one query per grain and period kind), for comparison",
     )
+    parser.add_argument(
+        "--skip-pages", action="store_true", help="leave out (d), the timing of the manager pages"
+    )
+    parser.add_argument(
+        "--page-timeout",
+        type=float,
+        default=60,
+        help="seconds after which PostgreSQL cancels a page's query, failing the page (default 60)",
+    )
+    parser.add_argument(
+        "--page-repeat",
+        type=int,
+        default=5,
+        help="timed GETs of each page and user after one warm-up; the median is reported (default 5)",
+    )
     args = parser.parse_args(argv)
     if not 1000 <= args.n <= 10_000_000:
         parser.error("--n must lie between 1,000 and 10,000,000")
+    if args.page_repeat < 1:
+        parser.error("--page-repeat must be at least 1")
     if args.api_rows is None:
         args.api_rows = max(API_BATCH, args.n // 20)
     args.api_rows = min(args.api_rows, args.n // 2)
@@ -151,6 +186,9 @@ def start_django(url: str) -> None:
 
     # DEBUG keeps a log of every query; production runs without it.
     settings.DEBUG = False
+    # Django's test client (the API batches, the pages) sends requests for the host "testserver".
+    if "testserver" not in settings.ALLOWED_HOSTS and "*" not in settings.ALLOWED_HOSTS:
+        settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
 
 
 # --------------------------------------------------------------------------- reference data
@@ -166,17 +204,22 @@ class Organisation:
     standards: list[tuple[str, str, Decimal | None]]  # (code, measure kind, threshold)
     touchpoints: list[str]  # slugs
     admin_token: str = ""
+    admin_user_id: int = 0  # role admin: the "Admins" group and is_staff
+    manager_user_id: int = 0  # role manager, managing the first location only
     end: datetime = field(
         default_factory=lambda: datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     )
 
 
 def create_organisation(rng: random.Random) -> Organisation:
-    """500 locations with 2 teams and 4 employees each, 60 standards, 20 touchpoints, an admin."""
+    """500 locations with 2 teams and 4 employees each, 60 standards, 20 touchpoints; an admin and
+    the manager of the first location, made as the demo makes them (``employee_create``, so that
+    each has their role's group, and the admin is_staff)."""
     from django.contrib.auth.models import User
     from rest_framework.authtoken.models import Token
 
     from organization.models import Employee, Location, Role, Team
+    from organization.services import employee_create
     from standards.models import Standard
     from touchpoints.models import Touchpoint
 
@@ -186,7 +229,7 @@ def create_organisation(rng: random.Random) -> Organisation:
     teams = Team.objects.bulk_create(
         Team(name=f"Team {t}", location=location) for location in locations for t in range(TEAMS_PER_LOCATION)
     )
-    users = User.objects.bulk_create(User(username=f"bench{i}") for i in range(EMPLOYEES + 1))
+    users = User.objects.bulk_create(User(username=f"bench{i}") for i in range(EMPLOYEES))
     hired = date(2020, 1, 1)
     employees = Employee.objects.bulk_create(
         Employee(
@@ -196,12 +239,22 @@ def create_organisation(rng: random.Random) -> Organisation:
             team=teams[i % len(teams)],
             hired_on=hired,
         )
-        for i, user in enumerate(users[:EMPLOYEES])
+        for i, user in enumerate(users)
     )
-    admin = users[-1]
-    Employee.objects.create(
-        user=admin, employee_number="ADMIN", role=Role.ADMIN, location=locations[0], hired_on=hired
-    )
+    profiles = {}
+    for role, number in ((Role.ADMIN, "ADMIN"), (Role.MANAGER, "MANAGER")):
+        profiles[role] = employee_create(
+            username=f"bench-{number.lower()}",
+            first_name="Bench",
+            last_name=number.title(),
+            email=f"bench-{number.lower()}@example.com",
+            employee_number=number,
+            location=locations[0],
+            hired_on=hired,
+            role=role,
+        )
+    profiles[Role.MANAGER].managed_locations.add(locations[0])
+    admin = profiles[Role.ADMIN].user
     Standard.objects.bulk_create(_standard(i) for i in range(STANDARDS))
     Touchpoint.objects.bulk_create(
         Touchpoint(name=f"Touchpoint {i}", slug=f"tp-{i}", channel="in_person", journey_stage="buy")
@@ -214,6 +267,8 @@ def create_organisation(rng: random.Random) -> Organisation:
         standards=list(Standard.objects.values_list("code", "measure_kind", "threshold")),
         touchpoints=[f"tp-{i}" for i in range(TOUCHPOINTS)],
         admin_token=Token.objects.create(user=admin).key,
+        admin_user_id=admin.pk,
+        manager_user_id=profiles[Role.MANAGER].user_id,
     )
     for team in teams:
         organisation.teams.setdefault(team.location_id, []).append(team.name)
@@ -514,6 +569,119 @@ def vacuum_analyze() -> None:
             cursor.execute(f"VACUUM ANALYZE {table}")
 
 
+@dataclass
+class PageTiming:
+    page: str
+    url: str
+    user: str
+    status: int | None = None  # None: the view raised (or a query hit the statement timeout)
+    milliseconds: float = 0.0  # median of the timed GETs, the body read to its end
+    sql_milliseconds: float = 0.0  # median of the time spent in the GETs' SQL queries
+    queries: list[int] = field(default_factory=list)  # per timed GET
+    kilobytes: float = 0.0
+    slowest_query: tuple[float, str] = (0.0, "")  # (ms, SQL) of the slowest query of any GET
+    gets: int = 0  # timed GETs behind the median: 1 when the warm-up alone was too slow to repeat
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200 and not self.error
+
+
+@dataclass
+class _Get:
+    status: int | None
+    seconds: float
+    queries: list[tuple[float, str]]  # (seconds, SQL)
+    size: int
+    error: str
+
+
+def measure_pages(org: Organisation, repeat: int, timeout: float) -> list[PageTiming]:
+    """Each page of PAGES for each of the two users: one warm-up GET, then `repeat` timed GETs with
+    their SQL queries captured. A streamed response is read to its end inside the timing. A warm-up
+    slower than SLOW_WARMUP_SECONDS is the page's only GET; a query slower than `timeout` seconds is
+    cancelled (PostgreSQL's statement_timeout) and fails the page."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.urls import reverse
+
+    users = get_user_model().objects.in_bulk([org.admin_user_id, org.manager_user_id])
+    timings = []
+    for label, user_id in (("admin", org.admin_user_id), ("manager of 1 location", org.manager_user_id)):
+        client = _page_client(users[user_id])
+        for page, name, query in PAGES:
+            url = reverse(name) + (f"?{query}" if query else "")
+            timing = PageTiming(page, url, label)
+            timings.append(timing)
+            gets = [_timed_get(client, url, timeout)]  # the warm-up
+            if not gets[0].error and gets[0].seconds <= SLOW_WARMUP_SECONDS:
+                gets = []
+                while len(gets) < repeat and not (gets and gets[-1].error):
+                    gets.append(_timed_get(client, url, timeout))
+            timing.gets = len(gets)
+            timing.status = gets[-1].status
+            timing.error = next((f"{url} as {label}: {get.error}" for get in gets if get.error), "")
+            timing.milliseconds = statistics.median(get.seconds for get in gets) * 1000
+            timing.sql_milliseconds = statistics.median(sum(s for s, _ in get.queries) for get in gets) * 1000
+            timing.queries = [len(get.queries) for get in gets]
+            timing.kilobytes = gets[-1].size / 1024
+            timing.slowest_query = max(
+                (s * 1000, sql) for get in gets for s, sql in [(0.0, ""), *get.queries]
+            )
+            if timing.error:
+                step("FAILED: %s", timing.error)
+            else:
+                step("%s as %s: %.0f ms, %d queries", url, label, timing.milliseconds, max(timing.queries))
+    with connection.cursor() as cursor:
+        cursor.execute("SET statement_timeout = 0")
+    return timings
+
+
+def _page_client(user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _timed_get(client, url: str, timeout: float) -> _Get:
+    """One GET with its queries captured; a view that raises is a failure of the page, not of the run."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with connection.cursor() as cursor:  # outside the capture; again after a failure closed the connection
+        cursor.execute("SELECT set_config('statement_timeout', %s, false)", [f"{timeout * 1000:.0f}"])
+    status, size, error = None, 0, ""
+    with CaptureQueriesContext(connection) as captured:
+        started = time.perf_counter()
+        try:
+            response = client.get(url)
+            body = b"".join(response.streaming_content) if response.streaming else response.content
+            status, size = response.status_code, len(body)
+            if status != 200:
+                error = f"status {status}"
+        except Exception as exception:
+            error = f"{type(exception).__name__}: {' '.join(str(exception).split())[:300]}"
+            traceback.print_exc(file=sys.stderr)
+        seconds = time.perf_counter() - started
+    if error and status is None:
+        connection.close()  # whatever state the failed request left it in
+    return _Get(
+        status, seconds, [(float(q["time"]), q["sql"]) for q in captured.captured_queries], size, error
+    )
+
+
+def analyze() -> None:
+    """Statistics for every table, as autovacuum would have gathered them by the time anyone opens a
+    page (the bulk-created organisation tables are otherwise never analysed if autovacuum is off)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
 # --------------------------------------------------------------------------- report
 
 
@@ -550,6 +718,7 @@ class Results:
     check: tuple[float, object]
     observations: int
     scorecards: int
+    pages: list[PageTiming] | None  # None with --skip-pages
 
 
 def report(args, facts: dict[str, str], results: Results) -> str:
@@ -591,7 +760,8 @@ def report(args, facts: dict[str, str], results: Results) -> str:
         ("check: full rebuild after the incremental run", results.check),
     ):
         lines.append(f"| {label} | {seconds:.2f} | {_rollup_detail(result)} |")
-    lines += ["", "(d) Ratios and targets", "", "| measure | value | target | |", "|---|---:|---:|---|"]
+    lines += ["", *_pages_section(args, results.pages)]
+    lines += ["", "(e) Ratios and targets", "", "| measure | value | target | |", "|---|---:|---:|---|"]
     lines.append(
         f"| CSV import rate | {csv_import.rate:,.0f} rows/s | ≥ {CSV_TARGET_ROWS_PER_SECOND:,} rows/s | "
         f"{verdict(csv_import.rate >= CSV_TARGET_ROWS_PER_SECOND)} |"
@@ -618,6 +788,45 @@ def report(args, facts: dict[str, str], results: Results) -> str:
             f"{verdict(share <= INCREMENTAL_TARGET_SHARE)} |"
         )
     return "\n".join(lines)
+
+
+def _pages_section(args, pages: list[PageTiming] | None) -> list[str]:
+    lines = ["(d) Pages at this size", ""]
+    if pages is None:
+        return [*lines, "Skipped (`--skip-pages`)."]
+    lines += [
+        f"One warm-up GET, then {args.page_repeat} timed (median; the body read to its end).",
+        "",
+        "| page | user | status | ms | of which SQL | queries | KB |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for page in pages:
+        status = str(page.status) if page.status == 200 else f"**{page.status or 'error'} FAILED**"
+        fewest, most = min(page.queries, default=0), max(page.queries, default=0)
+        queries = "" if not page.queries else str(most) if fewest == most else f"{fewest}–{most}"
+        once = " (1 GET)" if page.gets < args.page_repeat else ""
+        lines.append(
+            f"| {page.page} (`{page.url}`) | {page.user} | {status} | {page.milliseconds:,.0f}{once} | "
+            f"{page.sql_milliseconds:,.0f} | {queries} | {page.kilobytes:,.0f} |"
+        )
+    notes = [page for page in pages if page.error or page.milliseconds > SLOW_PAGE_MS]
+    if notes:
+        lines += ["", f"Failed pages, and pages over {SLOW_PAGE_MS} ms, with their slowest query:", ""]
+    for page in notes:
+        ms, sql = page.slowest_query
+        failed = f"**FAILED** ({page.error}); " if page.error else ""
+        lines.append(f"- {page.page} as {page.user}: {failed}{ms:,.0f} ms in `{_shortened(sql)}`")
+    if any(page.gets == 1 and not page.error for page in pages) and args.page_repeat > 1:
+        lines += ["", f"(1 GET): the warm-up took over {SLOW_WARMUP_SECONDS} s, so it was the only GET."]
+    return lines
+
+
+def _shortened(sql: str, limit: int = 400) -> str:
+    """The SQL on one line, the select list of its outer SELECT left out."""
+    sql = " ".join(sql.split())
+    if sql.startswith("SELECT ") and " FROM " in sql:
+        sql = "SELECT … " + sql[sql.index(" FROM ") + 1 :]
+    return sql if len(sql) <= limit else sql[:limit] + " …"
 
 
 def _rollup_detail(result) -> str:
@@ -688,6 +897,11 @@ def main(argv: list[str]) -> None:
     incremental = measure_rollup(full=False)
     step("full rebuild after it (must write nothing)")
     check = measure_rollup(full=True)
+    pages = None
+    if not args.skip_pages:
+        step("the manager pages, as an admin and as the manager of one location")
+        analyze()
+        pages = measure_pages(org, args.page_repeat, args.page_timeout)
 
     from measurement.models import Observation, Scorecard
 
@@ -700,11 +914,16 @@ def main(argv: list[str]) -> None:
         check=check,
         observations=Observation.objects.count(),
         scorecards=Scorecard.objects.count(),
+        pages=pages,
     )
     print()
     print(report(args, facts, results))
+    failures = []
     if check[1].rows_written or check[1].rows_deleted:
-        sys.exit("FAILED: the full rebuild after the incremental run changed scorecards (they must be equal)")
+        failures.append("the full rebuild after the incremental run changed scorecards (they must be equal)")
+    failures += [f"page {page.error}" for page in pages or () if not page.ok]
+    if failures:
+        sys.exit("FAILED: " + "; ".join(failures))
 
 
 _STARTED = time.perf_counter()
