@@ -114,7 +114,9 @@ def program_figures(user) -> list[Figure]:
 
     # From midnight (local time) on the 1st: a range on observed_at itself, so its index serves.
     month_start = timezone.make_aware(datetime.combine(today.replace(day=1), time.min))
-    this_month = scope_queryset(user, Observation.objects.filter(observed_at__gte=month_start)).aggregate(
+    this_month = scope_queryset(
+        user, Observation.objects.current().filter(observed_at__gte=month_start)
+    ).aggregate(
         total=Count("pk"),
         passed=Count("pk", filter=Q(passed=True)),
         standards=Count("standard", distinct=True),

@@ -21,6 +21,7 @@ from measurement.models import Grain
 from measurement.selectors import previous_periods
 from measurement.services.rollup import scorecards_rollup
 from measurement.templatetags import servicedesk_format as fmt
+from organization.models import Location
 from standards.models import Standard
 from tests import factories
 
@@ -412,6 +413,30 @@ def test_the_heatmap_shows_value_n_and_target_status(client, manager, month, sta
     assert "95%<span" not in body and '82%<span class="heat-n">n = 60</span>' in body
 
 
+def test_the_heatmap_shows_locations_a_page_at_a_time_with_the_same_columns(client, manager):
+    populate(30, manager)
+    other = factories.StandardFactory(code="ZZ")
+    card(
+        grain=Grain.LOCATION_STANDARD,
+        location=Location.objects.get(code="Q-029"),
+        standard=other,
+        n=5,
+        passed=5,
+    )
+    client.force_login(manager)
+
+    first = client.get(PAGES["scorecards"]).context["heatmap"]
+    second = client.get(PAGES["scorecards"], {"heatmap_page": 2}).context["heatmap"]
+
+    assert [location.name for location, _ in first.rows] == [f"Store {i:03d}" for i in range(25)]
+    assert [location.name for location, _ in second.rows] == [f"Store {i:03d}" for i in range(25, 30)]
+    # Every page has every standard measured in the period, so the columns line up.
+    assert [s.code for s in first.standards] == [s.code for s in second.standards] == ["QC", "ZZ"]
+    assert second.rows[-1][1][1].observations == 5
+    body = client.get(PAGES["scorecards"]).content.decode()
+    assert "Locations 1–25 of 30" in body and "heatmap_page=2" in body
+
+
 @pytest.mark.parametrize(
     "passed, n, target, status",
     [
@@ -475,6 +500,25 @@ def test_another_locations_observations_answer_404(client, other_manager, eviden
     assert client.get(PAGES["observations"], {"location": location_a.pk}).status_code == 404
     body = client.get(PAGES["observations"]).content.decode()
     assert "Beta only" in body and "Customer waited" not in body
+
+
+def test_a_corrected_observation_is_listed_only_as_its_correction(client, manager, location_a, standard):
+    at = timezone.make_aware(timezone.datetime(2025, 3, 10, 12, 0))
+    wrong = factories.ObservationFactory(
+        location=location_a, standard=standard, observed_at=at, passed=False, comment="Entered in error"
+    )
+    factories.ObservationFactory(
+        location=location_a,
+        standard=standard,
+        observed_at=at,
+        passed=True,
+        comment="Corrected",
+        supersedes=wrong,
+    )
+    client.force_login(manager)
+    body = client.get(PAGES["observations"], {"location": location_a.pk}).content.decode()
+    assert "1 observation, 1 passed (100%)" in body
+    assert "Corrected" in body and "Entered in error" not in body
 
 
 def test_observations_are_paginated(client, admin, location_a, standard):

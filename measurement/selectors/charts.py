@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
+from django.core.paginator import Page, Paginator
 from django.db.models import Q
 
 from organization.models import Location
@@ -34,37 +35,44 @@ def heat_status(row: Scorecard | None) -> str:
     return "below"
 
 
+# Locations (rows) per page of the heatmap: 500 locations × 60 standards on one page made 8 MB.
+HEATMAP_LOCATIONS_PER_PAGE = 25
+
+
 @dataclass(frozen=True)
 class Heatmap:
     standards: list[Standard]
     rows: list[tuple[Location, list[Scorecard | None]]]  # one cell per standard
     benchmark: list[Scorecard | None]  # the organisation-wide row per standard
+    page: Page | None = None  # the page of locations shown
 
 
-def heatmap(user, selection: Selection) -> Heatmap:
-    """Location × standard pass rates for the period in the user's scope, with the organisation-wide
-    rate per standard as the last row. Queries: two."""
+def heatmap(user, selection: Selection, *, page_number=None) -> Heatmap:
+    """Location × standard pass rates for the period in the user's scope, one page of locations at a
+    time (every page has the same columns), with the organisation-wide rate per standard as the
+    last row. Queries: five (locations counted and paged, standards, cells, benchmark)."""
     period = Q(period_kind=selection.period_kind, period_start=selection.period_start)
-    cells = (
-        scorecards_for(user)
-        .filter(period, grain=Grain.LOCATION_STANDARD)
-        .select_related("location", "standard")
-    )
+    cells = scorecards_for(user).filter(period, grain=Grain.LOCATION_STANDARD)
     bench = benchmark_scorecards().filter(period, grain=Grain.STANDARD)
     if selection.location:
         cells = cells.filter(location=selection.location)
     if selection.standard:
         cells = cells.filter(standard=selection.standard)
         bench = bench.filter(standard=selection.standard)
-    cells = list(cells)
-    standards = sorted({cell.standard for cell in cells}, key=lambda standard: standard.code)
-    locations = sorted({cell.location for cell in cells}, key=lambda location: location.name)
-    by_key = {(cell.location_id, cell.standard_id): cell for cell in cells}
+    located = Location.objects.filter(pk__in=cells.values("location_id")).order_by("name", "pk")
+    page = Paginator(located, HEATMAP_LOCATIONS_PER_PAGE).get_page(page_number)
+    locations = list(page.object_list)
+    if not locations:
+        return Heatmap(standards=[], rows=[], benchmark=[], page=page)
+    standards = list(Standard.objects.filter(pk__in=cells.values("standard_id")).order_by("code"))
+    shown = cells.filter(location__in=locations)
+    by_key = {(cell.location_id, cell.standard_id): cell for cell in shown}
     bench_by_standard = {row.standard_id: row for row in bench}
     return Heatmap(
         standards=standards,
         rows=[(location, [by_key.get((location.pk, s.pk)) for s in standards]) for location in locations],
         benchmark=[bench_by_standard.get(s.pk) for s in standards],
+        page=page,
     )
 
 

@@ -91,7 +91,7 @@ def observations_behind(user, selected: ObservationFilter) -> QuerySet[Observati
     supersedes, newest first, with what a list shows already joined."""
     observations = scope_queryset(
         user,
-        Observation.objects.filter(superseded_by__isnull=True).select_related(
+        Observation.objects.current().select_related(
             "standard", "location", "team", "employee__user", "touchpoint", "evaluation"
         ),
     )

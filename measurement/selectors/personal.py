@@ -159,7 +159,8 @@ def _recent_by_standard(employee: Employee, *, since) -> list[StandardTally]:
     """The employee's observations since `since`, counted per standard in the database; like the
     rollup, an observation a correction supersedes does not count. Queries: one."""
     rows = (
-        Observation.objects.filter(employee=employee, observed_at__gte=since, superseded_by__isnull=True)
+        Observation.objects.current()
+        .filter(employee=employee, observed_at__gte=since)
         .values("standard__code", "standard__title", "standard__target_rate")
         .annotate(
             n=Count("pk"),

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from organization.models import Location, Team
 from standards.models import Standard
@@ -55,8 +55,12 @@ def dashboard_choices(user, *, period_kind: str) -> DashboardChoices:
         .values_list("period_start", flat=True)[:PICKER_PERIODS]
     )
     has_scorecards = bool(periods) or Scorecard.objects.filter(grain=Grain.ORGANISATION).exists()
-    measured = scorecards_for(user).filter(grain=Grain.LOCATION_STANDARD, period_kind=period_kind)
-    standards = list(Standard.objects.filter(pk__in=measured.values("standard_id")).order_by("code"))
+    # One probe per standard (EXISTS on the partial index scorecard_measured_idx), not a scan of
+    # every location x standard scorecard of the period kind: at 500 locations that took seconds.
+    measured = scorecards_for(user).filter(
+        grain=Grain.LOCATION_STANDARD, period_kind=period_kind, standard=OuterRef("pk")
+    )
+    standards = list(Standard.objects.filter(Exists(measured)).order_by("code"))
     return DashboardChoices(
         period_kind=period_kind,
         periods=periods,

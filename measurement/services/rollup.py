@@ -546,8 +546,8 @@ def _observation_aggregates(
     grain: GrainSpec, kind: str, starts: set[date] | None, tz: ZoneInfo
 ) -> Iterator[dict]:
     """Counts per period and grain over the observations that nothing supersedes: one query."""
-    observations = Observation.objects.filter(
-        superseded_by__isnull=True, **{f"{column}__isnull": False for column in grain.columns}
+    observations = Observation.objects.current().filter(
+        **{f"{column}__isnull": False for column in grain.columns}
     )
     # One standard per scorecard: its target exactly; otherwise the observation-weighted mean.
     target = Max("standard__target_rate") if grain.one_standard else Avg("standard__target_rate")
