@@ -135,6 +135,16 @@ NEXT_STATUS = {
 }
 
 
+def unanswered(deviations):
+    """`deviations` that no corrective action answers yet.
+
+    NOT EXISTS, not ``corrective_action__isnull=True``: the reverse one-to-one becomes a LEFT JOIN
+    ... IS NULL that PostgreSQL estimates at a handful of rows, so with thousands of open deviations
+    it joined each to five tables before sorting them.
+    """
+    return deviations.filter(~models.Exists(Consequence.objects.filter(deviation=models.OuterRef("pk"))))
+
+
 class Consequence(models.Model):
     """A recognition, coaching session, corrective action or remedial training for one subject,
     proposed by a rule (or by hand) with the evidence behind it."""

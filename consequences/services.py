@@ -50,7 +50,7 @@ from organization.scope import role_of, scope_queryset
 from training.models import Assignment
 
 from . import selectors
-from .models import NEXT_STATUS, Condition, Consequence, ConsequenceStatus, Rule, SubjectKind
+from .models import NEXT_STATUS, Condition, Consequence, ConsequenceStatus, Rule, SubjectKind, unanswered
 
 logger = logging.getLogger(__name__)
 
@@ -253,7 +253,7 @@ def _deviation_subject(rule: Rule, deviation: Deviation) -> tuple[str, dict]:
 
 def _deviation_proposals(rule: Rule) -> list[Proposal]:
     deviations = (
-        Deviation.objects.filter(status=DeviationStatus.OPEN, corrective_action__isnull=True)
+        unanswered(Deviation.objects.filter(status=DeviationStatus.OPEN))
         .select_related(
             "standard", "location", "team__location", "employee__user", "employee__team", "observation"
         )

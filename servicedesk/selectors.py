@@ -130,7 +130,8 @@ def program_figures(user) -> list[Figure]:
         overdue=Count("pk", filter=Q(due_on__lt=today)),
     )
     deviations = scope_queryset(user, Deviation.objects.filter(status=DeviationStatus.OPEN)).aggregate(
-        open=Count("pk"), unanswered=Count("pk", filter=Q(corrective_action__isnull=True))
+        open=Count("pk"),
+        unanswered=Count("pk", filter=~Exists(Consequence.objects.filter(deviation=OuterRef("pk")))),
     )
 
     heatmap = reverse("gap_analysis:heatmap")
