@@ -3,12 +3,13 @@
     .venv/bin/python bench/run.py                      # 1,000,000 observations (about 11 minutes)
     .venv/bin/python bench/run.py --n 100000           # a quick run while iterating
     .venv/bin/python bench/run.py --database-url postgres://postgres@127.0.0.1:5432/servicedesk_bench
+    .venv/bin/python bench/run.py --pages-only         # (d) only, on the database of an earlier run
 
 Run by hand, never by the test suite. The database named by ``--database-url`` (else the
 ``DATABASE_URL`` environment variable, else ``postgres://postgres@127.0.0.1:5432/servicedesk_bench``)
-is **dropped and created again**: its name must contain ``bench`` so that a developer's real
-database can never be wiped by mistake. SQLite is refused: the figures compare the pipeline
-with PostgreSQL's own ``COPY`` and ``GROUP BY``.
+is **dropped and created again** (``--pages-only`` keeps it and its data): its name must contain
+``bench`` so that a developer's real database can never be wiped by mistake. SQLite is refused:
+the figures compare the pipeline with PostgreSQL's own ``COPY`` and ``GROUP BY``.
 
 What one run measures and prints (see bench/README.md for the reasoning behind each figure):
 
@@ -121,6 +122,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--skip-pages", action="store_true", help="leave out (d), the timing of the manager pages"
     )
     parser.add_argument(
+        "--pages-only",
+        action="store_true",
+        help="keep the database and its data from an earlier run (loaded and rolled up), run ANALYZE "
+        "and time only (d), the manager pages; the options of the other steps are ignored",
+    )
+    parser.add_argument(
         "--page-timeout",
         type=float,
         default=60,
@@ -137,6 +144,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.error("--n must lie between 1,000 and 10,000,000")
     if args.page_repeat < 1:
         parser.error("--page-repeat must be at least 1")
+    if args.pages_only and args.skip_pages:
+        parser.error("--pages-only and --skip-pages leave nothing to run")
     if args.api_rows is None:
         args.api_rows = max(API_BATCH, args.n // 20)
     args.api_rows = min(args.api_rows, args.n // 2)
@@ -161,18 +170,34 @@ def refuse_unsafe_database(url: str) -> str:
     return name
 
 
-def recreate_database(url: str, name: str) -> None:
-    """Drop and create the scratch database through the server's maintenance database."""
+def _maintenance_connection(url: str):
+    """A connection to the server's maintenance database, outside any transaction."""
     import psycopg2
-    from psycopg2 import sql
 
     maintenance = urlsplit(url)._replace(path="/postgres").geturl()
     connection = psycopg2.connect(maintenance.replace("postgres://", "postgresql://", 1))
     connection.autocommit = True
+    return connection
+
+
+def recreate_database(url: str, name: str) -> None:
+    """Drop and create the scratch database through the server's maintenance database."""
+    from psycopg2 import sql
+
+    connection = _maintenance_connection(url)
     with connection.cursor() as cursor:
         cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     connection.close()
+
+
+def database_exists(url: str, name: str) -> bool:
+    connection = _maintenance_connection(url)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        found = cursor.fetchone() is not None
+    connection.close()
+    return found
 
 
 def start_django(url: str) -> None:
@@ -597,7 +622,7 @@ class _Get:
     error: str
 
 
-def measure_pages(org: Organisation, repeat: int, timeout: float) -> list[PageTiming]:
+def measure_pages(admin_user_id: int, manager_user_id: int, repeat: int, timeout: float) -> list[PageTiming]:
     """Each page of PAGES for each of the two users: one warm-up GET, then `repeat` timed GETs with
     their SQL queries captured. A streamed response is read to its end inside the timing. A warm-up
     slower than SLOW_WARMUP_SECONDS is the page's only GET; a query slower than `timeout` seconds is
@@ -606,9 +631,9 @@ def measure_pages(org: Organisation, repeat: int, timeout: float) -> list[PageTi
     from django.db import connection
     from django.urls import reverse
 
-    users = get_user_model().objects.in_bulk([org.admin_user_id, org.manager_user_id])
+    users = get_user_model().objects.in_bulk([admin_user_id, manager_user_id])
     timings = []
-    for label, user_id in (("admin", org.admin_user_id), ("manager of 1 location", org.manager_user_id)):
+    for label, user_id in (("admin", admin_user_id), ("manager of 1 location", manager_user_id)):
         client = _page_client(users[user_id])
         for page, name, query in PAGES:
             url = reverse(name) + (f"?{query}" if query else "")
@@ -842,6 +867,9 @@ def _rollup_detail(result) -> str:
 def main(argv: list[str]) -> None:
     args = parse_args(argv)
     name = refuse_unsafe_database(args.database_url)
+    if args.pages_only:
+        pages_only(args, name)
+        return
     step("recreating the database %s", name)
     recreate_database(args.database_url, name)
     start_django(args.database_url)
@@ -901,7 +929,7 @@ def main(argv: list[str]) -> None:
     if not args.skip_pages:
         step("the manager pages, as an admin and as the manager of one location")
         analyze()
-        pages = measure_pages(org, args.page_repeat, args.page_timeout)
+        pages = measure_pages(org.admin_user_id, org.manager_user_id, args.page_repeat, args.page_timeout)
 
     from measurement.models import Observation, Scorecard
 
@@ -924,6 +952,95 @@ def main(argv: list[str]) -> None:
     failures += [f"page {page.error}" for page in pages or () if not page.ok]
     if failures:
         sys.exit("FAILED: " + "; ".join(failures))
+
+
+# --------------------------------------------------------------------------- --pages-only
+
+
+def pages_only(args, name: str) -> None:
+    """(d) alone, on the database an earlier run loaded and rolled up: nothing is dropped or loaded."""
+    if not database_exists(args.database_url, name):
+        sys.exit(
+            f"--pages-only reuses the database of an earlier run, and {name!r} does not exist. "
+            "Run bench/run.py without --pages-only first."
+        )
+    start_django(args.database_url)
+    admin_user_id, manager_user_id, counts = loaded_benchmark(name)
+    facts = machine_facts()
+    step("ANALYZE")
+    analyze()
+    step("the manager pages, as an admin and as the manager of one location")
+    started = time.perf_counter()
+    pages = measure_pages(admin_user_id, manager_user_id, args.page_repeat, args.page_timeout)
+    seconds = time.perf_counter() - started
+    load = os.getloadavg()
+    facts["load average after"] = f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+    facts["pages step"] = f"{seconds:.0f} s"
+    print()
+    print(
+        "\n".join(
+            [
+                f"Command: `{' '.join(['.venv/bin/python', 'bench/run.py', *sys.argv[1:]])}`",
+                "",
+                *(f"- {fact}: {value}" for fact, value in facts.items()),
+                f"- data: the database {name} as an earlier run left it (not loaded by this run): "
+                + ", ".join(f"{count:,} {what}" for what, count in counts.items()),
+                "",
+                *_pages_section(args, pages),
+            ]
+        )
+    )
+    failures = [f"page {page.error}" for page in pages if not page.ok]
+    if failures:
+        sys.exit("FAILED: " + "; ".join(failures))
+
+
+def loaded_benchmark(name: str) -> tuple[int, int, dict[str, int]]:
+    """The ids of the bench admin and manager, and the sizes of the data, after checking that the
+    database is one an earlier run migrated, loaded and rolled up; exits with the reason if not."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    from measurement.models import Feedback, Observation, Scorecard
+    from organization.models import Employee, Location
+    from standards.models import Standard
+
+    again = "Run bench/run.py without --pages-only to load it."
+    if "measurement_observation" not in connection.introspection.table_names():
+        sys.exit(f"--pages-only: the database {name!r} has no benchmark tables. {again}")
+    executor = MigrationExecutor(connection)
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        sys.exit(
+            f"--pages-only: the database {name!r} lacks migrations of this tree. Apply them first: "
+            f"DATABASE_URL=<the same URL> .venv/bin/python manage.py migrate"
+        )
+    counts = {
+        "observations": Observation.objects.count(),
+        "scorecards": Scorecard.objects.count(),
+        "feedback answers": Feedback.objects.count(),
+        "locations": Location.objects.count(),
+        "standards": Standard.objects.count(),
+        "employees": Employee.objects.count(),
+    }
+    if not counts["observations"]:
+        sys.exit(f"--pages-only: the database {name!r} has no observations. {again}")
+    if not counts["scorecards"]:
+        sys.exit(
+            f"--pages-only: the database {name!r} has observations but no scorecards: the earlier run "
+            f"stopped before its rollups. {again}"
+        )
+    users = dict(
+        get_user_model()
+        .objects.filter(username__in=["bench-admin", "bench-manager"])
+        .values_list("username", "pk")
+    )
+    missing = sorted({"bench-admin", "bench-manager"} - users.keys())
+    if missing:
+        sys.exit(f"--pages-only: the database {name!r} has no user {' or '.join(missing)}. {again}")
+    if not Employee.objects.filter(user_id=users["bench-manager"], managed_locations__isnull=False).exists():
+        sys.exit(f"--pages-only: bench-manager manages no location in {name!r}. {again}")
+    return users["bench-admin"], users["bench-manager"], counts
 
 
 _STARTED = time.perf_counter()
