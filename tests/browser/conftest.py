@@ -21,11 +21,15 @@ import os
 import re
 import shutil
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserType, Page, Playwright, expect, sync_playwright
 from pytest_django.plugin import pytest_collection_modifyitems as django_test_order
+
+from standards.models import Comparator, MeasureKind
+from tests import factories
 
 SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 # The password every factory-made user has (tests/factories.py).
@@ -185,3 +189,20 @@ def screenshot() -> Callable[[Page, str], Path]:
         return path
 
     return take
+
+
+# --- Data both journeys evaluate against -----------------------------------------------------
+
+
+def thank_and_tone_standards():
+    """A pass/fail standard weighted 3 and a 1-5 rating standard (4 or more passes), so that an
+    evaluation has a weighted score: (THX-01, TON-01)."""
+    thank = factories.StandardFactory(code="THX-01", title="Thank the customer by name", weight=Decimal("3"))
+    tone = factories.StandardFactory(
+        code="TON-01",
+        title="Courteous tone",
+        measure_kind=MeasureKind.RATING,
+        comparator=Comparator.GTE,
+        threshold=Decimal("4"),
+    )
+    return thank, tone

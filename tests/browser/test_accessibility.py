@@ -41,12 +41,11 @@ from gap_analysis.models import ActionStatus, AssessmentStatus, Dimension
 from gap_analysis.services import action_publish, action_update_status
 from measurement.services.intake import evaluation_record
 from measurement.services.rollup import scorecards_rollup
-from standards.models import Comparator, MeasureKind
 from standards.services import standard_acknowledge
 from tests import factories
 from training.models import Audience, CompletionStatus
 
-from .conftest import DESKTOP
+from .conftest import DESKTOP, thank_and_tone_standards
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -101,14 +100,7 @@ def seeded(location_a, location_b, staff, manager, admin, other_manager, name_us
         target_rate=Decimal("100"),
         how="Look up, smile and say hello before the customer speaks.",
     )
-    thank = factories.StandardFactory(code="THX-01", title="Thank the customer by name", weight=Decimal("3"))
-    tone = factories.StandardFactory(
-        code="TON-01",
-        title="Courteous tone",
-        measure_kind=MeasureKind.RATING,
-        comparator=Comparator.GTE,
-        threshold=Decimal("4"),
-    )
+    thank, tone = thank_and_tone_standards()
     for standard in (greet, thank, tone):
         standard.touchpoints.add(counter)
     standard_acknowledge(standard=thank, employee=me)  # GRT-01 and TON-01 remain to acknowledge

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -26,8 +25,9 @@ from consequences.models import Action, Condition, Polarity, SubjectKind
 from gap_analysis.models import AssessmentStatus, Dimension
 from measurement.models import Feedback
 from measurement.tasks import rollup_scorecards
-from standards.models import Comparator, MeasureKind
 from tests import factories
+
+from .conftest import thank_and_tone_standards
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -275,14 +275,7 @@ def test_program_journey(open_browser, program, staff, manager, admin, screensho
     manager_verifies_training(manager_page, screenshot, str(staff.employee))
 
     # Two more standards cover the touchpoint, so that the evaluation has a weighted score.
-    thank = factories.StandardFactory(code="THX-01", title="Thank the customer by name", weight=Decimal("3"))
-    tone = factories.StandardFactory(
-        code="TON-01",
-        title="Courteous tone",
-        measure_kind=MeasureKind.RATING,
-        comparator=Comparator.GTE,
-        threshold=Decimal("4"),
-    )
+    thank, tone = thank_and_tone_standards()
     for standard in (thank, tone):
         standard.touchpoints.add(touchpoint)
     manager_records_evaluation(manager_page, screenshot)
