@@ -88,11 +88,15 @@ def observations(request):
             selectors.OBSERVATION_CSV_HEADER,
             selectors.observation_csv_rows(listed),
         )
+    counts = selectors.observation_counts(listed)
+    paginator = Paginator(listed, OBSERVATIONS_PAGE_SIZE)
+    # The aggregate above has counted them: spare the paginator a second count of a large table.
+    paginator.count = counts["observations"]
     context = {
         "selected": selected,
         "params": selected.params(),
-        "counts": selectors.observation_counts(listed),
-        "page": Paginator(listed, OBSERVATIONS_PAGE_SIZE).get_page(request.GET.get("page")),
+        "counts": counts,
+        "page": paginator.get_page(request.GET.get("page")),
     }
     return render(request, "measurement/observations.html", context)
 
