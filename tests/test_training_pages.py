@@ -304,3 +304,15 @@ def test_the_log_form_offers_todays_date_and_the_required_courses_first(client, 
     ]
     # In the ISO format a date input can show; a locale format would leave it blank.
     assert f'value="{timezone.localdate().isoformat()}"' in str(form["completed_on"])
+
+
+def test_log_it_on_a_required_course_opens_the_form_with_it_chosen(client, staff, course):
+    factories.AssignmentFactory(employee=staff.employee, course=course)
+    client.force_login(staff)
+    body = client.get(reverse("training:mine")).content.decode()
+    assert f'href="?course={course.pk}#log-heading"' in body
+
+    response = client.get(reverse("training:mine"), {"course": course.pk})
+    assert response.context["form"]["course"].value() == course.pk
+    # Anything else is ignored, not an error.
+    assert client.get(reverse("training:mine"), {"course": "x"}).status_code == 200

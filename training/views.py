@@ -36,8 +36,12 @@ def _add_errors(form, exc: ValidationError) -> None:
 def my_training(request):
     employee = request.user.employee
     rows = training_status_for(Assignment.objects.filter(employee=employee))
+    # "Log it" on a required course opens the form with that course chosen.
+    chosen = request.GET.get("course", "")
     form = CompletionForm(
-        request.POST or None, assigned_course_ids=[row.assignment.course_id for row in rows]
+        request.POST or None,
+        assigned_course_ids=[row.assignment.course_id for row in rows],
+        initial={"course": int(chosen)} if chosen.isdigit() else None,
     )
     if request.method == "POST" and form.is_valid():
         try:
