@@ -126,6 +126,15 @@ def log_in(page: Page, username: str) -> None:
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
+def tab_to(page: Page, description: str, matches: str, *, presses: int = 40) -> None:
+    """Press Tab until the focused element satisfies the JavaScript predicate `matches` (on `el`)."""
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"(() => {{ const el = document.activeElement; return !!({matches}); }})()"):
+            return
+    raise AssertionError(f"{description} cannot be reached with the Tab key")
+
+
 FAILED = pytest.StashKey[bool]()
 
 

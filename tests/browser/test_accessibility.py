@@ -45,7 +45,7 @@ from standards.services import standard_acknowledge
 from tests import factories
 from training.models import Audience, CompletionStatus
 
-from .conftest import DESKTOP, thank_and_tone_standards
+from .conftest import DESKTOP, tab_to, thank_and_tone_standards
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -413,15 +413,6 @@ def axe_failures(page: Page, where: str) -> list[str]:
 
 
 # --- A phone's width ------------------------------------------------------------------------------
-
-
-def tab_to(page: Page, description: str, matches: str, *, presses: int = 30) -> None:
-    """Press Tab until the focused element satisfies the JavaScript predicate `matches` (on `el`)."""
-    for _ in range(presses):
-        page.keyboard.press("Tab")
-        if page.evaluate(f"(() => {{ const el = document.activeElement; return !!({matches}); }})()"):
-            return
-    raise AssertionError(f"{description} cannot be reached with the Tab key")
 
 
 def sideways_overflow(page: Page, where: str) -> list[str]:

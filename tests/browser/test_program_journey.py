@@ -27,7 +27,7 @@ from measurement.models import Feedback
 from measurement.tasks import rollup_scorecards
 from tests import factories
 
-from .conftest import thank_and_tone_standards
+from .conftest import tab_to, thank_and_tone_standards
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -375,15 +375,6 @@ def test_published_improvement_reaches_anonymous_visitor(
 
 
 # --- A customer on a phone, with the keyboard alone -------------------------------------------
-
-
-def tab_to(page: Page, description: str, matches: str, *, presses: int = 40) -> None:
-    """Press Tab until the focused element satisfies the JavaScript predicate `matches` (on `el`)."""
-    for _ in range(presses):
-        page.keyboard.press("Tab")
-        if page.evaluate(f"(() => {{ const el = document.activeElement; return !!({matches}); }})()"):
-            return
-    raise AssertionError(f"{description} cannot be reached with the Tab key")
 
 
 def test_feedback_form_on_a_phone_with_the_keyboard_only(open_browser, location_a, screenshot):
