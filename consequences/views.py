@@ -16,7 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from organization.access import MANAGERS, employee_required, role_required
-from servicedesk.exports import csv_response
+from servicedesk.exports import csv_response, wants_csv
 
 from . import selectors
 from .forms import CloseForm, InboxFilterForm
@@ -61,7 +61,7 @@ def inbox(request):
         overdue=chosen.get("overdue", False),
         location_id=location_id,
     )
-    if request.GET.get("format") == "csv":
+    if wants_csv(request):
         return csv_response(
             f"consequences-{timezone.localdate().isoformat()}",
             selectors.INBOX_CSV_HEADER,

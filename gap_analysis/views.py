@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
 from organization.access import MANAGERS, role_required
-from servicedesk.exports import csv_response
+from servicedesk.exports import csv_response, wants_csv
 
 from .forms import (
     ActionCancelForm,
@@ -94,7 +94,7 @@ def heatmap(request):
     if filters.is_valid():
         location, stage = filters.location_filter(), filters.cleaned_data["journey_stage"]
     touchpoints = heatmap_touchpoints(request.user, location=location, journey_stage=stage)
-    if request.GET.get("format") == "csv":
+    if wants_csv(request):
         return csv_response(
             f"gap-heatmap-{timezone.localdate().isoformat()}",
             HEATMAP_CSV_HEADER,
@@ -191,7 +191,7 @@ def actions(request):
         overdue=chosen.get("overdue", False),
         mine=chosen.get("owner") == "me",
     )
-    if request.GET.get("format") == "csv":
+    if wants_csv(request):
         return csv_response(
             f"gap-actions-{timezone.localdate().isoformat()}",
             ACTION_CSV_HEADER,

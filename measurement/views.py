@@ -10,17 +10,13 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 
 from organization.access import MANAGERS, role_required
-from servicedesk.exports import csv_response
+from servicedesk.exports import csv_response, wants_csv
 
 from . import selectors
 from .models import Grain
 
 TABLE_PAGE_SIZE = 50
 OBSERVATIONS_PAGE_SIZE = 50
-
-
-def _wants_csv(request) -> bool:
-    return request.GET.get("format") == "csv"
 
 
 def _selection(request):
@@ -34,7 +30,7 @@ def scorecards(request):
     choices, selection = _selection(request)
     has_period = selection.period_start is not None
     table = selectors.scorecard_table(request.user, selection) if has_period else None
-    if _wants_csv(request):
+    if wants_csv(request):
         rows = selectors.scorecard_csv_rows(table.iterator()) if table is not None else ()
         name = f"scorecards-{selection.period_kind}-{selection.period_start or 'none'}-{selection.grain}"
         return csv_response(name, selectors.SCORECARD_CSV_HEADER, rows)
@@ -65,7 +61,7 @@ def consistency(request):
         standard=selection.standard,
         locations=choices.locations,
     )
-    if _wants_csv(request):
+    if wants_csv(request):
         name = f"league-{selection.period_kind}-{selection.period_start or 'none'}"
         return csv_response(name, selectors.LEAGUE_CSV_HEADER, selectors.league_csv_rows(league, admin=admin))
     context = {
@@ -82,7 +78,7 @@ def consistency(request):
 def observations(request):
     selected = selectors.observation_filter_from(request.user, request.GET)
     listed = selectors.observations_behind(request.user, selected)
-    if _wants_csv(request):
+    if wants_csv(request):
         return csv_response(
             "observations-" + "-".join(selected.params().values()),
             selectors.OBSERVATION_CSV_HEADER,

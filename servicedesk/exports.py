@@ -70,6 +70,11 @@ def safe_filename(filename: str) -> str:
     return f"{stem}.csv"
 
 
+def wants_csv(request) -> bool:
+    """Whether the request asks for the page's table as a download (``?format=csv``)."""
+    return request.GET.get("format") == "csv"
+
+
 def csv_response(
     filename: str, header: Sequence[Any], rows: Iterable[Sequence[Any]], *, bom: bool = True
 ) -> StreamingHttpResponse:

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_POST
 
 from organization.access import MANAGERS, employee_required, role_required
 from organization.scope import get_in_scope
-from servicedesk.exports import csv_response
+from servicedesk.exports import csv_response, wants_csv
 
 from .forms import CompletionForm, RejectForm
 from .models import Assignment, Completion
@@ -66,7 +66,7 @@ def my_training(request):
 def verification_queue(request):
     """Completions waiting for the manager's decision; ``?format=csv`` downloads the whole queue."""
     pending = verification_pending(request.user)
-    if request.GET.get("format") == "csv":
+    if wants_csv(request):
         return csv_response(
             f"training-verification-{timezone.localdate().isoformat()}",
             VERIFICATION_CSV_HEADER,
@@ -104,7 +104,7 @@ def review_completion(request, pk):
 def matrix(request):
     """Employees × required courses, a page at a time; ``?format=csv`` downloads every employee in
     scope in long form (one row per employee × required course)."""
-    if request.GET.get("format") == "csv":
+    if wants_csv(request):
         return csv_response(
             f"training-matrix-{timezone.localdate().isoformat()}",
             MATRIX_CSV_HEADER,
