@@ -135,14 +135,19 @@ NEXT_STATUS = {
 }
 
 
-def unanswered(deviations):
-    """`deviations` that no corrective action answers yet.
+def has_corrective_action() -> models.Exists:
+    """True for a deviation (the outer row) that a corrective action answers.
 
-    NOT EXISTS, not ``corrective_action__isnull=True``: the reverse one-to-one becomes a LEFT JOIN
-    ... IS NULL that PostgreSQL estimates at a handful of rows, so with thousands of open deviations
-    it joined each to five tables before sorting them.
+    EXISTS, not ``corrective_action__isnull``: the reverse one-to-one becomes a LEFT JOIN ... IS NULL
+    that PostgreSQL estimates at a handful of rows, so with thousands of open deviations it joined
+    each to five tables before sorting them.
     """
-    return deviations.filter(~models.Exists(Consequence.objects.filter(deviation=models.OuterRef("pk"))))
+    return models.Exists(Consequence.objects.filter(deviation=models.OuterRef("pk")))
+
+
+def unanswered(deviations):
+    """`deviations` that no corrective action answers yet."""
+    return deviations.filter(~has_corrective_action())
 
 
 class Consequence(models.Model):

@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from consequences.models import Consequence, ConsequenceStatus
+from consequences.models import Consequence, ConsequenceStatus, has_corrective_action
 from gap_analysis.models import AssessmentStatus
 from gap_analysis.selectors import (
     ASSESSMENT_FRESH_DAYS,
@@ -26,11 +26,11 @@ from gap_analysis.selectors import (
 from measurement.models import Deviation, DeviationStatus, Observation
 from organization.models import Employee
 from organization.scope import scope_queryset
-from standards.models import Acknowledgement, Standard, Status
-from standards.selectors import uncovered_touchpoints
+from standards.models import Standard, Status
+from standards.selectors import standards_unacknowledged_by_outer_employee, uncovered_touchpoints
 from touchpoints.models import Touchpoint
 from training.models import Assignment, Completion, CompletionStatus
-from training.selectors import assignments_with_latest_completion
+from training.selectors import assignments_not_current
 
 
 @dataclass(frozen=True)
@@ -59,33 +59,10 @@ def share(part: int, whole: int) -> str:
     return f"{part} of {whole}" if whole else "0"
 
 
-def lagging_assignments(today):
-    """Active assignments whose employee is not current: expired, or overdue and never verified.
-    Same rule as `training.selectors.training_status`, in SQL."""
-    rows = assignments_with_latest_completion(Assignment.objects.filter(active=True))
-    return rows.filter(
-        Q(verified_on__isnull=False, verified_expires_on__lt=today)
-        | Q(verified_on__isnull=True, due_on__lt=today)
-    )
-
-
-def standards_not_acknowledged():
-    """Active standards that apply to the outer employee (for every team, or for theirs) whose
-    version in force they have not accepted."""
-    accepted = Acknowledgement.objects.filter(
-        employee=OuterRef(OuterRef("pk")), standard=OuterRef("pk"), version=OuterRef("version")
-    )
-    return (
-        Standard.objects.filter(status=Status.ACTIVE)
-        .filter(Q(teams__isnull=True) | Q(teams=OuterRef("team_id")))
-        .filter(~Exists(accepted))
-    )
-
-
 def program_figures(user) -> list[Figure]:
     """The six cards of the program health page: figure, caption, link, and details that link on."""
     today = timezone.localdate()
-    is_admin = user.is_superuser or user.is_staff
+    is_admin = user.is_staff  # may open the Django admin, where touchpoints and standards live
 
     touchpoints = Touchpoint.objects.filter(active=True).aggregate(
         total=Count("pk"), without_owner=Count("pk", filter=Q(owner_team__isnull=True))
@@ -107,8 +84,13 @@ def program_figures(user) -> list[Figure]:
     employees = scope_queryset(user, Employee.objects.filter(active=True))
     people = employees.aggregate(
         total=Count("pk"),
-        trained=Count("pk", filter=~Q(pk__in=lagging_assignments(today).values("employee_id"))),
-        acknowledged=Count("pk", filter=~Exists(standards_not_acknowledged())),
+        trained=Count(
+            "pk",
+            filter=~Q(
+                pk__in=assignments_not_current(Assignment.objects.all(), today=today).values("employee_id")
+            ),
+        ),
+        acknowledged=Count("pk", filter=~Exists(standards_unacknowledged_by_outer_employee())),
     )
     pending = scope_queryset(user, Completion.objects.filter(status=CompletionStatus.LOGGED)).count()
 
@@ -131,7 +113,7 @@ def program_figures(user) -> list[Figure]:
     )
     deviations = scope_queryset(user, Deviation.objects.filter(status=DeviationStatus.OPEN)).aggregate(
         open=Count("pk"),
-        unanswered=Count("pk", filter=~Exists(Consequence.objects.filter(deviation=OuterRef("pk")))),
+        unanswered=Count("pk", filter=~has_corrective_action()),
     )
 
     heatmap = reverse("gap_analysis:heatmap")

@@ -12,12 +12,26 @@ from touchpoints.models import Touchpoint
 from .models import Acknowledgement, Standard, Status
 
 
+def _applies_to_team(team) -> Q:
+    """Standards for every team (none named), or for `team` (an id, or an OuterRef to one)."""
+    return Q(teams__isnull=True) | Q(teams=team)
+
+
 def standards_for_employee(employee: Employee) -> QuerySet[Standard]:
     """Active standards that apply to the employee: those for every team, or for theirs."""
+    return Standard.objects.filter(status=Status.ACTIVE).filter(_applies_to_team(employee.team_id)).distinct()
+
+
+def standards_unacknowledged_by_outer_employee() -> QuerySet[Standard]:
+    """For use in a subquery over employees: the active standards that apply to the outer employee
+    whose version in force they have not accepted (the rule of `standards_to_acknowledge`)."""
+    accepted = Acknowledgement.objects.filter(
+        employee=OuterRef(OuterRef("pk")), standard=OuterRef("pk"), version=OuterRef("version")
+    )
     return (
         Standard.objects.filter(status=Status.ACTIVE)
-        .filter(Q(teams__isnull=True) | Q(teams=employee.team_id))
-        .distinct()
+        .filter(_applies_to_team(OuterRef("team_id")))
+        .filter(~Exists(accepted))
     )
 
 

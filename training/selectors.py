@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import islice
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from organization.models import Employee
@@ -93,6 +93,16 @@ def assignments_with_latest_completion(queryset: QuerySet[Assignment]) -> QueryS
         verified_on=Subquery(latest_verified.values("completed_on")[:1]),
         verified_expires_on=Subquery(latest_verified.values("expires_on")[:1]),
         pending_id=Subquery(pending.values("pk")[:1]),
+    )
+
+
+def assignments_not_current(queryset: QuerySet[Assignment], *, today: date) -> QuerySet[Assignment]:
+    """The active assignments in `queryset` that `training_status` calls expired or overdue, in SQL:
+    the latest verified completion has expired, or none is verified and the due date has passed."""
+    rows = assignments_with_latest_completion(queryset.filter(active=True))
+    return rows.filter(
+        Q(verified_on__isnull=False, verified_expires_on__lt=today)
+        | Q(verified_on__isnull=True, due_on__lt=today)
     )
 
 
