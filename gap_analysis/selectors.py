@@ -41,6 +41,11 @@ ASSESSMENT_FRESH_DAYS = 365
 OPEN_ACTION_STATUSES = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS)
 
 
+def is_overdue(action: ActionItem, today: date) -> bool:
+    """Still open or in progress, and due before `today` (the "Overdue only" filter, row by row)."""
+    return action.status in OPEN_ACTION_STATUSES and action.due_on < today
+
+
 # --- Who may see and change what ------------------------------------------------------------
 
 
@@ -453,7 +458,7 @@ def action_csv_rows(actions: Iterable[ActionItem], *, today: date | None = None)
             action.owner.get_full_name() or action.owner.get_username(),
             action.due_on,
             action.get_status_display(),
-            action.status in OPEN_ACTION_STATUSES and action.due_on < today,
+            is_overdue(action, today),
             action.published,
             action.published_on,
             action.customer_summary,

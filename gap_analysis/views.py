@@ -27,7 +27,6 @@ from .models import ActionStatus, Dimension
 from .selectors import (
     ACTION_CSV_HEADER,
     HEATMAP_CSV_HEADER,
-    OPEN_ACTION_STATUSES,
     action_csv_rows,
     action_list,
     action_touchpoint,
@@ -42,6 +41,7 @@ from .selectors import (
     heatmap_rows,
     heatmap_touchpoints,
     improvements_page,
+    is_overdue,
     managed_location_id_set,
     parse_quarter_key,
     rating_cells,
@@ -205,7 +205,7 @@ def actions(request):
             "action": action,
             "touchpoint": action_touchpoint(action),
             "can_change": can_change_location(request.user, action.location_id, managed_ids=managed_ids),
-            "overdue": action.status in OPEN_ACTION_STATUSES and action.due_on < today,
+            "overdue": is_overdue(action, today),
         }
         for action in page
     ]

@@ -79,8 +79,7 @@ class TeamChoiceField(forms.ModelChoiceField):
 
 class EmployeeChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Employee) -> str:
-        name = obj.user.get_full_name() or obj.user.get_username()
-        return f"{name} ({obj.employee_number})"
+        return str(obj)  # name (employee number)
 
 
 class EvaluationForm(forms.Form):

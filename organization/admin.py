@@ -140,7 +140,7 @@ class EmployeeAdmin(ProgramImportExportMixin, admin.ModelAdmin):
 
     @admin.display(description="name", ordering="user__last_name")
     def name(self, obj):
-        return obj.user.get_full_name() or obj.user.get_username()
+        return obj.full_name
 
     def get_queryset(self, request):
         # The changelist applies list_select_related only to a queryset without select_related,

@@ -87,8 +87,12 @@ class Employee(models.Model):
         ]
 
     def __str__(self) -> str:
-        full_name = self.user.get_full_name() or self.user.get_username()
-        return f"{full_name} ({self.employee_number})"
+        return f"{self.full_name} ({self.employee_number})"
+
+    @property
+    def full_name(self) -> str:
+        """The person's name, or their username when the account has none."""
+        return self.user.get_full_name() or self.user.get_username()
 
     def clean(self) -> None:
         if self.team_id and self.location_id and self.team.location_id != self.location_id:

@@ -151,10 +151,6 @@ def verification_pending(user) -> QuerySet[Completion]:
     return scope_queryset(user, pending).order_by("logged_at")
 
 
-def _full_name(employee: Employee) -> str:
-    return employee.user.get_full_name() or employee.user.get_username()
-
-
 # --- CSV exports ("Download CSV" on the matrix and the verification queue) --------------------
 
 # The matrix in "long" form: one row per employee × course required of them (cells the page
@@ -196,7 +192,7 @@ def matrix_csv_rows(
                 if cell is None:
                     continue
                 yield (
-                    _full_name(employee),
+                    employee.full_name,
                     employee.employee_number,
                     employee.location.name,
                     employee.team.name if employee.team_id else "",
@@ -229,7 +225,7 @@ def verification_csv_rows(completions: Iterable[Completion]) -> Iterator[tuple]:
     completion (read lazily). "method" is how the employee says they completed it."""
     for c in completions:
         yield (
-            _full_name(c.employee),
+            c.employee.full_name,
             c.employee.employee_number,
             c.employee.location.name,
             c.course.code,
