@@ -4,7 +4,7 @@ Development defaults need no server at all (SQLite, Celery over kombu's filesyst
 transport, console email). Production (DEBUG off) refuses to start without its secrets.
 """
 
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import environ
@@ -285,6 +285,20 @@ CELERY_BEAT_SCHEDULE = {
 EVALUATION_PASS_MARK = env_int("EVALUATION_PASS_MARK", 80)
 # Clocks differ: evidence stamped a little in the future is accepted, more is refused.
 INTAKE_FUTURE_TOLERANCE = timedelta(minutes=env_int("INTAKE_FUTURE_TOLERANCE_MINUTES", 10))
+
+
+def env_date(name: str, default: str) -> date:
+    """A date (YYYY-MM-DD) from the environment; a bad value stops start-up naming the variable."""
+    raw = env.str(name, default=default).strip()
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a date as YYYY-MM-DD, got “{raw}”") from None
+
+
+# Nothing is dated before this day (observations, feedback, evaluations, completions): a year-1
+# timestamp is a typo, and its local-time period would not even exist.
+INTAKE_EARLIEST = env_date("INTAKE_EARLIEST", "2000-01-01")
 
 # --- Public pages ----------------------------------------------------------------------
 # The customer feedback form takes at most FEEDBACK_RATE_LIMIT submissions per client address

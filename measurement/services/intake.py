@@ -17,16 +17,25 @@ import io
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from organization.models import Employee, Location, Team
+from organization.validators import (
+    decimal_problem,
+    earliest_timestamp,
+    latest_timestamp,
+    text_problem,
+    timestamp_problem,
+)
 from standards.models import MeasureKind, Standard
 from standards.models import Status as StandardStatus
 from touchpoints.models import Touchpoint
@@ -46,6 +55,15 @@ EVALUATION_METHODS = frozenset(EvaluationMethod.values)
 FEEDBACK_CHANNELS = frozenset(FeedbackChannel.values)
 
 EXTERNAL_ID_MAX = 100
+# The columns' own sizes, so that a number is refused here rather than by the database.
+VALUE_FIELD = Observation._meta.get_field("value")
+WEIGHT_FIELD = Observation._meta.get_field("weight")
+CONTACT_NAME_MAX = Feedback._meta.get_field("contact_name").max_length
+CONTACT_EMAIL_MAX = Feedback._meta.get_field("contact_email").max_length
+# A value is one JSON-like scalar; lists and objects are refused by name.
+SCALARS = (str, int, float, Decimal, bool, datetime, date)
+# Longer than any number a column here can hold: refused before it is parsed at all.
+NUMBER_TEXT_MAX = 60
 
 # Above this, a batch is refused outright: the API promises at most 5,000 items per call.
 MAX_BATCH = 5000
@@ -98,13 +116,19 @@ def _text(raw: Mapping[str, Any], name: str) -> str:
     return "" if value is None else str(value).strip()
 
 
+ISO_EXAMPLE = "use ISO 8601, e.g. 2026-03-31T14:05:00+01:00"
+
+
 def _parse_datetime(value: str) -> datetime:
     """ISO 8601; a time without an offset is read in the organisation's time zone."""
-    parsed = parse_datetime(value)
+    try:
+        parsed = parse_datetime(value)
+        if parsed is not None and timezone.is_naive(parsed):
+            parsed = timezone.make_aware(parsed)
+    except (ValueError, OverflowError) as exc:  # 2026-02-30, hour 25, offset +25:00
+        raise ValueError(f"“{value}” is not a date and time ({exc}); {ISO_EXAMPLE}.") from None
     if parsed is None:
-        raise ValueError(f"“{value}” is not a date and time; use ISO 8601, e.g. 2026-03-31T14:05:00+01:00")
-    if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed)
+        raise ValueError(f"“{value}” is not a date and time; {ISO_EXAMPLE}.")
     return parsed
 
 
@@ -119,20 +143,31 @@ def _parse_bool(value: Any) -> bool:
     raise ValueError(f"“{value}” is not true or false")
 
 
-def _parse_decimal(value: Any) -> Decimal:
+def _parse_decimal(value: Any, column=None) -> Decimal:
+    """A finite number; with `column` (a DecimalField), one that fits it."""
+    if isinstance(value, bool):
+        raise ValueError(f"“{value}” is not a number.")
+    text = str(value).strip()
+    if len(text) > NUMBER_TEXT_MAX:
+        raise ValueError(f"“{text[:20]}…” is not a number a column can hold ({len(text)} characters).")
     try:
-        number = Decimal(str(value).strip())
+        number = Decimal(text)
     except InvalidOperation:
-        raise ValueError(f"“{value}” is not a number") from None
+        raise ValueError(f"“{value}” is not a number.") from None
     if not number.is_finite():
-        raise ValueError(f"“{value}” is not a finite number")
+        raise ValueError(f"“{value}” is not a finite number.")
+    if column is not None and (
+        problem := decimal_problem(number, max_digits=column.max_digits, decimal_places=column.decimal_places)
+    ):
+        raise ValueError(problem)
     return number
 
 
 def _parse_int(value: Any, low: int, high: int) -> int:
-    text = str(value).strip()
-    if not text.lstrip("-").isdigit():
-        raise ValueError(f"“{value}” is not a whole number")
+    text = "" if isinstance(value, bool) else str(value).strip()
+    digits = text.removeprefix("-")
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > NUMBER_TEXT_MAX:
+        raise ValueError(f"“{value}” is not a whole number.")
     number = int(text)
     if not low <= number <= high:
         raise ValueError(f"{number} is outside {low}–{high}")
@@ -151,9 +186,9 @@ class Lookups:
     teams: dict[tuple[int, str], int]
     employees: dict[str, tuple[int, int, int | None]]
     touchpoints: dict[str, int]
-    latest_allowed: datetime = field(
-        default_factory=lambda: timezone.now() + settings.INTAKE_FUTURE_TOLERANCE
-    )
+    # The window of accepted times, computed once per batch (organization.validators).
+    earliest_allowed: datetime = field(default_factory=earliest_timestamp)
+    latest_allowed: datetime = field(default_factory=latest_timestamp)
 
     @classmethod
     def load(cls) -> Lookups:
@@ -180,9 +215,48 @@ class _RowChecker:
     def __init__(self, row: int):
         self.row = row
         self.errors: list[RowError] = []
+        # Fields refused by `screen`: they were left out, so no further message about them.
+        self.screened: set[str] = set()
 
     def error(self, field_name: str, message: str) -> None:
-        self.errors.append(RowError(self.row, field_name, message))
+        if field_name not in self.screened:
+            self.errors.append(RowError(self.row, field_name, message))
+
+    def screen(self, raw: Any, names: Iterable[str]) -> dict[str, Any]:
+        """The row's values of `names` that a column could hold at all: one scalar each, text
+        PostgreSQL can store. Others are reported once, by field, and left out."""
+        if not isinstance(raw, Mapping):
+            self.error("__all__", "An item is an object of named fields, not a list or a single value.")
+            self.screened.update(names)
+            return {}
+        kept: dict[str, Any] = {}
+        for name in names:
+            value = raw.get(name)
+            if value is None:
+                continue
+            if not isinstance(value, SCALARS):
+                self.error(name, "Give one value here, not a list or an object.")
+            elif isinstance(value, str) and (problem := text_problem(value)):
+                self.error(name, problem)
+            elif isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+                self.error(name, "This number is far larger than any column holds.")
+            else:
+                kept[name] = value
+                continue
+            self.screened.add(name)
+        return kept
+
+    def timestamp(self, name: str, text: str, lookups: Lookups) -> datetime | None:
+        """A time in the accepted window (INTAKE_EARLIEST to now + INTAKE_FUTURE_TOLERANCE)."""
+        moment = self.parse(name, _parse_datetime, text)
+        if moment is not None:
+            problem = timestamp_problem(
+                moment, earliest=lookups.earliest_allowed, latest=lookups.latest_allowed
+            )
+            if problem:
+                self.error(name, problem)
+                return None
+        return moment
 
     def required(self, raw: Mapping[str, Any], name: str) -> str:
         value = _text(raw, name)
@@ -198,7 +272,7 @@ class _RowChecker:
     def parse(self, name: str, parser, value, *args):
         try:
             return parser(value, *args)
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:
             self.error(name, str(exc))
             return None
 
@@ -218,12 +292,16 @@ OBSERVATION_FIELDS = (
     "passed",
     "comment",
 )
+# An evaluation item also carries its weight and whether it is critical.
+OBSERVATION_ROW_FIELDS = (*OBSERVATION_FIELDS, "weight", "critical")
 
 
 def _observation_from_row(
-    raw: Mapping[str, Any], row: int, lookups: Lookups
+    raw: Mapping[str, Any], row: int, lookups: Lookups, reported: Iterable[str] = ()
 ) -> tuple[Observation | None, list]:
     check = _RowChecker(row)
+    check.screened.update(reported)  # refused already, elsewhere (an evaluation's own fields)
+    raw = check.screen(raw, OBSERVATION_ROW_FIELDS)
     standard_code = check.required(raw, "standard")
     standard = lookups.standards.get(standard_code.upper()) if standard_code else None
     if standard_code and standard is None:
@@ -259,12 +337,10 @@ def _observation_from_row(
         source = ""
 
     observed_text = check.required(raw, "observed_at")
-    observed_at = check.parse("observed_at", _parse_datetime, observed_text) if observed_text else None
-    if observed_at and observed_at > lookups.latest_allowed:
-        check.error("observed_at", f"{observed_at.isoformat()} is in the future.")
+    observed_at = check.timestamp("observed_at", observed_text, lookups) if observed_text else None
 
     value_text = _text(raw, "value")
-    value = check.parse("value", _parse_decimal, value_text) if value_text else None
+    value = check.parse("value", _parse_decimal, raw.get("value"), VALUE_FIELD) if value_text else None
     passed_text = _text(raw, "passed")
     passed = check.parse("passed", _parse_bool, raw.get("passed")) if passed_text else None
 
@@ -568,6 +644,18 @@ def evaluation_score(items: list[dict]) -> tuple[Decimal, bool, bool]:
     return score, critical_failed, passed
 
 
+EVALUATION_HEAD_FIELDS = (
+    "location",
+    "method",
+    "evaluated_at",
+    "team",
+    "employee",
+    "touchpoint",
+    "comment",
+    "external_id",
+)
+
+
 def evaluation_record(
     *,
     location: str,
@@ -591,14 +679,39 @@ def evaluation_record(
     `lookups` when recording many evaluations, to load the reference data once.
     """
     head = _RowChecker(0)
-    external_id = head.at_most("external_id", (external_id or "").strip(), EXTERNAL_ID_MAX) or None
+    given = head.screen(
+        {
+            "location": location,
+            "method": method,
+            "evaluated_at": evaluated_at,
+            "team": team,
+            "employee": employee,
+            "touchpoint": touchpoint,
+            "comment": comment,
+            "external_id": external_id,
+        },
+        EVALUATION_HEAD_FIELDS,
+    )
+    location, method, team, employee, touchpoint, comment = (
+        _text(given, name) for name in ("location", "method", "team", "employee", "touchpoint", "comment")
+    )
+    evaluated_at = given.get("evaluated_at")
+    if not isinstance(evaluated_at, datetime):
+        evaluated_at = _text(given, "evaluated_at")
+    external_id = head.at_most("external_id", _text(given, "external_id"), EXTERNAL_ID_MAX) or None
+    if not isinstance(items, list | tuple):
+        head.error("items", "Give the items as a list.")
+        items = []
+    elif len(items) > MAX_BATCH:
+        head.error("items", f"An evaluation holds at most {MAX_BATCH} items.")
+        items = []
     if external_id and not head.errors:
         existing = Evaluation.objects.filter(external_id=external_id).first()
         if existing:
             return EvaluationOutcome(existing, False, [])
     if method not in EVALUATION_METHODS:
         head.error("method", f"“{method}” is not one of: {', '.join(EvaluationMethod.values)}.")
-    if not items:
+    if not items and "items" not in {e.field for e in head.errors}:
         head.error("items", "An evaluation needs at least one item.")
     when = evaluated_at.isoformat() if isinstance(evaluated_at, datetime) else evaluated_at
     shared = {
@@ -610,14 +723,26 @@ def evaluation_record(
         "observed_at": when,
     }
     lookups = lookups or Lookups.load()
+    # The evaluation's own fields copied into every item: refused once, at row 0.
+    as_item = {"location": "location", "team": "team", "employee": "employee", "touchpoint": "touchpoint"}
+    as_item |= {"method": "source", "evaluated_at": "observed_at"}
+    head_refused = {as_item[name] for name in head.screened if name in as_item}
     observations, errors = [], list(head.errors)
     for number, item in enumerate(items, start=1):
-        observation, item_errors = _observation_from_row({**item, **shared}, number, lookups)
+        row = {**item, **shared} if isinstance(item, Mapping) else item
+        observation, item_errors = _observation_from_row(row, number, lookups, head_refused)
         check = _RowChecker(number)
+        # Refused values were reported with the item's other fields already.
+        item = check.screen(item, ("weight", "critical"))
+        check.errors.clear()
         critical = (
             check.parse("critical", _parse_bool, item["critical"]) if _text(item, "critical") else False
         )
-        weight = check.parse("weight", _parse_decimal, item["weight"]) if _text(item, "weight") else None
+        weight = (
+            check.parse("weight", _parse_decimal, item["weight"], WEIGHT_FIELD)
+            if _text(item, "weight")
+            else None
+        )
         if weight is not None and weight <= 0:
             check.error("weight", "A weight is a number above 0.")
         errors.extend(item_errors + check.errors)
@@ -669,8 +794,21 @@ FEEDBACK_FIELDS = (
 )
 
 
+CONTACT_WITHOUT_DETAILS = "To be contacted, leave an email address or a name, or do not ask to be contacted."
+
+
+def _is_email(text: str) -> bool:
+    """The rule of the model's EmailField, so that admin and intake agree."""
+    try:
+        validate_email(text)
+    except ValidationError:
+        return False
+    return True
+
+
 def _feedback_from_row(raw: Mapping[str, Any], row: int, lookups: Lookups) -> tuple[Feedback | None, list]:
     check = _RowChecker(row)
+    raw = check.screen(raw, FEEDBACK_FIELDS)
     slug = check.required(raw, "touchpoint")
     touchpoint_id = lookups.touchpoints.get(slug) if slug else None
     if slug and touchpoint_id is None:
@@ -680,8 +818,9 @@ def _feedback_from_row(raw: Mapping[str, Any], row: int, lookups: Lookups) -> tu
     if location_code and location_id is None:
         check.error("location", f"No location has the code “{location_code}”.")
     submitted_text = _text(raw, "submitted_at")
+    # The same window as for observations: feedback from a thousand years ahead is a typo.
     submitted_at = (
-        check.parse("submitted_at", _parse_datetime, submitted_text) if submitted_text else timezone.now()
+        check.timestamp("submitted_at", submitted_text, lookups) if submitted_text else timezone.now()
     )
     csat = check.parse("csat", _parse_int, raw.get("csat"), 1, 5) if _text(raw, "csat") else None
     nps = check.parse("nps", _parse_int, raw.get("nps"), 0, 10) if _text(raw, "nps") else None
@@ -696,12 +835,14 @@ def _feedback_from_row(raw: Mapping[str, Any], row: int, lookups: Lookups) -> tu
         if _text(raw, "contact_consent")
         else False
     )
-    name = check.at_most("contact_name", _text(raw, "contact_name"), 120)
-    email = check.at_most("contact_email", _text(raw, "contact_email"), 254)
+    name = check.at_most("contact_name", _text(raw, "contact_name"), CONTACT_NAME_MAX)
+    email = check.at_most("contact_email", _text(raw, "contact_email"), CONTACT_EMAIL_MAX)
     external_id = check.at_most("external_id", _text(raw, "external_id"), EXTERNAL_ID_MAX) or None
     if (name or email) and not consent:
         check.error("contact_consent", "Contact details are kept only with the customer's consent.")
-    if email and "@" not in email:
+    if consent and not (name or email) and not check.screened & {"contact_name", "contact_email"}:
+        check.error("contact_email", CONTACT_WITHOUT_DETAILS)
+    if email and len(email) <= CONTACT_EMAIL_MAX and not _is_email(email):
         check.error("contact_email", f"“{email}” is not an email address.")
     if check.errors:
         return None, check.errors
