@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
 
 from organization.models import Employee, Location, Team
+from organization.validators import validate_text, validate_timestamp
 from standards.models import Standard
 from touchpoints.models import Touchpoint
 
@@ -38,7 +39,7 @@ class Evaluation(models.Model):
         Touchpoint, on_delete=models.PROTECT, null=True, blank=True, related_name="evaluations"
     )
     method = models.CharField(max_length=12, choices=EvaluationMethod.choices)
-    evaluated_at = models.DateTimeField()
+    evaluated_at = models.DateTimeField(validators=[validate_timestamp])
     evaluator = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="evaluations"
     )
@@ -52,8 +53,10 @@ class Evaluation(models.Model):
     passed = models.BooleanField(
         help_text="False when the score is below the pass mark or a critical item failed."
     )
-    comment = models.TextField(blank=True)
-    external_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
+    comment = models.TextField(blank=True, validators=[validate_text])
+    external_id = models.CharField(
+        max_length=100, unique=True, null=True, blank=True, validators=[validate_text]
+    )
     recorded_at = models.DateTimeField(auto_now_add=True)
 
     scope_paths = EVIDENCE_SCOPE
@@ -125,7 +128,7 @@ class Observation(models.Model):
         Touchpoint, on_delete=models.PROTECT, null=True, blank=True, related_name="observations"
     )
     source = models.CharField(max_length=12, choices=Source.choices)
-    observed_at = models.DateTimeField()
+    observed_at = models.DateTimeField(validators=[validate_timestamp])
     value = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
     passed = models.BooleanField()
     evaluation = models.ForeignKey(
@@ -137,9 +140,13 @@ class Observation(models.Model):
     critical = models.BooleanField(
         default=False, help_text="In an evaluation: failing this item fails it all."
     )
-    comment = models.TextField(blank=True)
+    comment = models.TextField(blank=True, validators=[validate_text])
     external_id = models.CharField(
-        max_length=100, null=True, blank=True, help_text="The sender's id: a resend is stored once."
+        max_length=100,
+        null=True,
+        blank=True,
+        validators=[validate_text],
+        help_text="The sender's id: a resend is stored once.",
     )
     supersedes = models.OneToOneField(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="superseded_by"
@@ -216,6 +223,9 @@ class FeedbackChannel(models.TextChoices):
     API = "api", "Another system"
 
 
+CONTACT_WITHOUT_DETAILS = "To be contacted, leave an email address or a name, or do not ask to be contacted."
+
+
 class Feedback(models.Model):
     """A customer's answer: satisfaction (CSAT 1–5), likelihood to recommend (NPS 0–10) and words.
 
@@ -224,21 +234,23 @@ class Feedback(models.Model):
 
     touchpoint = models.ForeignKey(Touchpoint, on_delete=models.PROTECT, related_name="feedback")
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="feedback")
-    submitted_at = models.DateTimeField()
+    submitted_at = models.DateTimeField(validators=[validate_timestamp])
     csat = models.PositiveSmallIntegerField(
         "satisfaction (1–5)", null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
     nps = models.PositiveSmallIntegerField(
         "likelihood to recommend (0–10)", null=True, blank=True, validators=[MaxValueValidator(10)]
     )
-    comment = models.TextField(blank=True)
+    comment = models.TextField(blank=True, validators=[validate_text])
     channel = models.CharField(
         max_length=10, choices=FeedbackChannel.choices, default=FeedbackChannel.WEB_FORM
     )
-    contact_name = models.CharField(max_length=120, blank=True)
-    contact_email = models.EmailField(blank=True)
+    contact_name = models.CharField(max_length=120, blank=True, validators=[validate_text])
+    contact_email = models.EmailField(blank=True, validators=[validate_text])
     contact_consent = models.BooleanField(default=False)
-    external_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
+    external_id = models.CharField(
+        max_length=100, unique=True, null=True, blank=True, validators=[validate_text]
+    )
     recorded_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     scope_paths = {"location": "location"}
@@ -275,6 +287,8 @@ class Feedback(models.Model):
             errors["contact_consent"] = (
                 "Tick the consent box so we may contact you, or leave your details out."
             )
+        if self.contact_consent and not (self.contact_name.strip() or self.contact_email.strip()):
+            errors["contact_email"] = CONTACT_WITHOUT_DETAILS
         if errors:
             raise ValidationError(errors)
 

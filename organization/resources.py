@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db import models
 from import_export import fields, resources, widgets
 
 from .models import Employee, Location, Team
 from .services import employee_sync_groups
+from .validators import text_problem
 
 # Codes never contain "/" (see organization.models.code_validator), so "LDN-01/Front desk"
 # splits unambiguously at its first slash.
@@ -23,11 +25,19 @@ def team_key(team: Team) -> str:
     return f"{team.location.code}{TEAM_KEY_SEPARATOR}{team.name}"
 
 
+def refuse_unstorable(value) -> None:
+    """Raise ValueError (a field error of the row) for text PostgreSQL would refuse even in a
+    lookup, before the widget queries with it."""
+    if isinstance(value, str) and (problem := text_problem(value)):
+        raise ValueError(problem)
+
+
 class StrictForeignKeyWidget(widgets.ForeignKeyWidget):
     """A foreign key by natural key that names the missing value instead of failing with
     "matching query does not exist" (a ValueError becomes a field error of the row)."""
 
     def clean(self, value, row=None, **kwargs):
+        refuse_unstorable(value)
         try:
             return super().clean(value, row, **kwargs)
         except self.model.DoesNotExist:
@@ -40,6 +50,7 @@ class StrictManyToManyWidget(widgets.ManyToManyWidget):
     def clean(self, value, row=None, **kwargs):
         if isinstance(value, float) and value.is_integer():
             value = str(int(value))  # spreadsheets turn a numeric code into 12.0
+        refuse_unstorable(value)
         found = super().clean(value, row, **kwargs)
         wanted = {str(key).strip() for key in str(value or "").split(self.separator)} - {""}
         missing = wanted - {str(key) for key in found.values_list(self.field, flat=True)}
@@ -58,6 +69,7 @@ class TeamKeyWidget(widgets.ForeignKeyWidget):
     def clean(self, value, row=None, **kwargs):
         if not value:
             return None
+        refuse_unstorable(value)
         code, sep, name = str(value).partition(TEAM_KEY_SEPARATOR)
         if not sep:
             raise ValueError(f"Write a team as LOCATION-CODE{TEAM_KEY_SEPARATOR}Team name, not “{value}”.")
@@ -95,7 +107,9 @@ class ProgramResource(resources.ModelResource):
     - one invalid row rolls the whole file back (import-export keeps the valid rows of a file
       with validation errors unless told otherwise);
     - unknown natural keys, in foreign keys and many-to-many columns alike, are field errors
-      of their row rather than crashes or silent drops.
+      of their row rather than crashes or silent drops;
+    - text PostgreSQL cannot store (NUL, lone surrogates) is a field error of its row, for
+      every text column, whether or not its model field names the rule.
     """
 
     class Meta:
@@ -121,6 +135,7 @@ class ProgramResource(resources.ModelResource):
             super().import_instance(instance, row, **kwargs)
         except ValidationError as exc:
             errors = exc.update_error_dict(errors)
+        errors.update(unstorable_text(instance))
         # import-export only reads many-to-many columns after saving; check them now so
         # that an unknown key is reported with the row's other errors and nothing is saved.
         for field in self.get_import_fields():
@@ -131,6 +146,17 @@ class ProgramResource(resources.ModelResource):
                     errors[field.column_name] = [str(exc)]
         if errors:
             raise ValidationError(errors)
+
+
+def unstorable_text(instance: models.Model) -> dict[str, list[str]]:
+    """The text fields of `instance` whose value PostgreSQL could not store, with the reason."""
+    problems = {}
+    for field in instance._meta.concrete_fields:
+        if isinstance(field, models.CharField | models.TextField):
+            value = getattr(instance, field.attname)
+            if isinstance(value, str) and (problem := text_problem(value)):
+                problems[field.name] = [problem]
+    return problems
 
 
 class LocationResource(ProgramResource):
@@ -166,7 +192,9 @@ class TeamOfRowWidget(widgets.ForeignKeyWidget):
     def clean(self, value, row=None, **kwargs):
         if not value:
             return None
+        refuse_unstorable(value)
         code = str((row or {}).get("location") or "").strip()
+        refuse_unstorable(code)
         team = Team.objects.filter(location__code=code, name=str(value).strip()).first()
         if team is None:
             raise ValueError(f"No team “{value}” at location {code}.")
@@ -240,6 +268,9 @@ class EmployeeResource(ProgramResource):
         """The employee's user with the row's names and email, saved and validated."""
         user_model = get_user_model()
         values = {name: str(row.get(name) or "").strip() for name in self.user_fields if name in row}
+        # Before the username is looked up: PostgreSQL refuses such text even in a query.
+        if problems := {name: [p] for name, value in values.items() if (p := text_problem(value))}:
+            raise ValidationError(problems)
         username = values.get("username", "")
         if employee.user_id:
             user = employee.user

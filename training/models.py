@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from organization.models import Employee, Location, Role, Team, code_validator
+from organization.validators import validate_date, validate_text
 from standards.models import Standard
 
 
@@ -174,7 +175,7 @@ class Completion(models.Model):
 
     employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="completions")
     course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="completions")
-    completed_on = models.DateField()
+    completed_on = models.DateField(validators=[validate_date])
     method = models.CharField(
         max_length=12,
         choices=DeliveryMethod.choices,
@@ -183,7 +184,9 @@ class Completion(models.Model):
     score = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MaxValueValidator(100)], help_text="Assessment score in percent."
     )
-    evidence = models.TextField(blank=True, help_text="Certificate number, trainer's name, link or note.")
+    evidence = models.TextField(
+        blank=True, validators=[validate_text], help_text="Certificate number, trainer's name, link or note."
+    )
     status = models.CharField(
         max_length=10, choices=CompletionStatus.choices, default=CompletionStatus.LOGGED
     )
@@ -194,7 +197,7 @@ class Completion(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
-    rejection_reason = models.TextField(blank=True)
+    rejection_reason = models.TextField(blank=True, validators=[validate_text])
     logged_at = models.DateTimeField(auto_now_add=True)
 
     scope_paths = {"location": "employee__location", "team": "employee__team", "employee": "employee"}

@@ -41,6 +41,7 @@ from standards.models import Status as StandardStatus
 from touchpoints.models import Touchpoint
 
 from ..models import (
+    CONTACT_WITHOUT_DETAILS,
     Deviation,
     Evaluation,
     EvaluationMethod,
@@ -792,9 +793,6 @@ FEEDBACK_FIELDS = (
     "contact_email",
     "contact_consent",
 )
-
-
-CONTACT_WITHOUT_DETAILS = "To be contacted, leave an email address or a name, or do not ask to be contacted."
 
 
 def _is_email(text: str) -> bool:
