@@ -62,18 +62,24 @@ def latest_timestamp() -> datetime:
 
 
 def timestamp_problem(
-    value: datetime, *, earliest: datetime | None = None, latest: datetime | None = None
+    value: datetime,
+    *,
+    earliest: datetime | None = None,
+    latest: datetime | None = None,
+    shown: str | None = None,
 ) -> str | None:
     """Why `value` (aware) lies outside the accepted window, or None.
 
-    Pass `earliest`/`latest` when checking many values, to compute the bounds once.
+    Pass `earliest`/`latest` when checking many values, to compute the bounds once, and `shown`
+    to quote the value as it was sent.
     """
+    shown = shown or value.isoformat()
     earliest = earliest if earliest is not None else earliest_timestamp()
     latest = latest if latest is not None else latest_timestamp()
     if value < earliest:
-        return f"{value.isoformat()} is before {earliest_date().isoformat()}, the earliest date accepted."
+        return f"{shown} is before {earliest_date().isoformat()}, the earliest date accepted."
     if value > latest:
-        return f"{value.isoformat()} is in the future."
+        return f"{shown} is in the future."
     return None
 
 

@@ -252,7 +252,7 @@ class _RowChecker:
         moment = self.parse(name, _parse_datetime, text)
         if moment is not None:
             problem = timestamp_problem(
-                moment, earliest=lookups.earliest_allowed, latest=lookups.latest_allowed
+                moment, earliest=lookups.earliest_allowed, latest=lookups.latest_allowed, shown=text
             )
             if problem:
                 self.error(name, problem)
@@ -823,7 +823,8 @@ def _feedback_from_row(raw: Mapping[str, Any], row: int, lookups: Lookups) -> tu
     csat = check.parse("csat", _parse_int, raw.get("csat"), 1, 5) if _text(raw, "csat") else None
     nps = check.parse("nps", _parse_int, raw.get("nps"), 0, 10) if _text(raw, "nps") else None
     comment = _text(raw, "comment")
-    if not (_text(raw, "csat") or _text(raw, "nps") or comment):
+    said = _text(raw, "csat") or _text(raw, "nps") or comment
+    if not said and not check.screened & {"csat", "nps", "comment"}:
         check.error("__all__", "Give a satisfaction rating, a recommendation score or a comment.")
     channel = _text(raw, "channel") or FeedbackChannel.API
     if channel not in FEEDBACK_CHANNELS:
