@@ -7,7 +7,7 @@ from .services.rollup import scorecards_rollup
 
 # acks_late: a worker that dies mid-run leaves the message to be redelivered; the run it was doing
 # rolled back with its transaction, and the next one recomputes the same periods.
-@shared_task(acks_late=True, soft_time_limit=25 * 60, time_limit=30 * 60)
+@shared_task(acks_late=True)
 def rollup_scorecards(full: bool = False) -> dict:
     """Roll observations and feedback up into scorecards (incremental, or everything with `full`).
 

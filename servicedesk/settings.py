@@ -212,8 +212,49 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 30 * 60)
-CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 25 * 60)
+# Every task runs under these limits (no task sets its own): asked to stop after the soft one,
+# killed after the hard one. The longest run, a full rebuild at a million observations, takes ~2 min.
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 10 * 60)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 12 * 60)
+# Redis gives a message that was delivered and not acknowledged within this many seconds to a
+# worker again: that is how the task of a worker lost mid-run (acks_late) comes back. It must
+# exceed the hard time limit, or a task still running would be delivered a second time.
+CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 15 * 60)
+# Seconds between a worker's sweeps for such messages (kombu's default, 10 s x a throttle of 10,
+# would add up to 100 s to the visibility timeout).
+CELERY_RESTORE_INTERVAL = env_int("CELERY_RESTORE_INTERVAL", 10)
+if not 0 < CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT < CELERY_VISIBILITY_TIMEOUT:
+    raise ImproperlyConfigured(
+        "Celery limits must grow: 0 < CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT < "
+        f"CELERY_VISIBILITY_TIMEOUT, got {CELERY_TASK_SOFT_TIME_LIMIT} < {CELERY_TASK_TIME_LIMIT} < "
+        f"{CELERY_VISIBILITY_TIMEOUT} seconds"
+    )
+if CELERY_RESTORE_INTERVAL < 1:
+    raise ImproperlyConfigured(
+        f"CELERY_RESTORE_INTERVAL must be at least 1 second, got {CELERY_RESTORE_INTERVAL}"
+    )
+# With the broker down, enqueuing gives up within about two seconds instead of retrying for 20
+# (a connection refused fails at once; these bound a broker that does not answer at all).
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
+    "retry_policy": {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+}
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://", "sentinel://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+        "unacked_restore_interval": CELERY_RESTORE_INTERVAL,
+        "unacked_restore_throttle": 1,
+        "socket_connect_timeout": 2,
+        # A publish on a connection the broker dropped silently fails instead of hanging.
+        "socket_timeout": 10,
+    }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Record each run's time at once, so the schedule's state in the database is always current.
 CELERY_BEAT_SYNC_EVERY = 1

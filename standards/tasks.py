@@ -5,7 +5,7 @@ from celery import shared_task
 from .notifications import acknowledgement_reminders_send
 
 
-@shared_task(acks_late=True, soft_time_limit=10 * 60, time_limit=15 * 60)
+@shared_task(acks_late=True)
 def send_acknowledgement_reminders() -> dict[str, int]:
     """Daily: email employees the standards (or new versions) they have not acknowledged yet."""
     return acknowledgement_reminders_send()

@@ -1,4 +1,5 @@
 from celery import shared_task
+from django.db import transaction
 
 from .notifications import training_reminders_send
 from .services import assignments_sync
@@ -7,10 +8,13 @@ from .services import assignments_sync
 @shared_task(acks_late=True)
 def sync_assignments() -> dict[str, int]:
     """Periodic housekeeping: keep every employee's training assignments in step with requirements."""
-    return assignments_sync()
+    # One transaction: a worker lost mid-run leaves nothing half-synced, and the redelivered run
+    # starts from the same rows (the sync is idempotent).
+    with transaction.atomic():
+        return assignments_sync()
 
 
-@shared_task(acks_late=True, soft_time_limit=10 * 60, time_limit=15 * 60)
+@shared_task(acks_late=True)
 def send_training_reminders() -> dict[str, int]:
     """Daily: email employees whose required training is due, overdue, expiring soon or expired."""
     return training_reminders_send()
