@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "simple_history",
+    "axes",
     # ServiceDesk: the project package, then one app per step of the recipe
     "servicedesk",
     "organization",
@@ -86,6 +87,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: it turns a lockout flagged during the request into its answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "servicedesk.urls"
@@ -137,6 +140,41 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Authentication / login protection ----------------------------------------------------
+# django-axes counts failed sign-ins at /accounts/login/, /admin/login/ and /api/v1/token/ in the
+# database, so every process and host sees one count. LOGIN_FAILURE_LIMIT failures for one user
+# from one address lock that pair out for LOGIN_COOLOFF_MINUTES after the last of them: the same
+# user elsewhere and other users at that address (an office behind one NAT) are not locked out,
+# so a stranger cannot lock a colleague out of their own desk. Admin unlocks early (Users →
+# "Unlock sign-in", or Axes → Access attempts).
+AUTHENTICATION_BACKENDS = [
+    # First, so that a locked-out pair is refused before its password is even checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_COOLOFF_MINUTES = env_int("LOGIN_COOLOFF_MINUTES", 15)
+if LOGIN_FAILURE_LIMIT < 1 or LOGIN_COOLOFF_MINUTES < 1:
+    raise ImproperlyConfigured(
+        "LOGIN_FAILURE_LIMIT and LOGIN_COOLOFF_MINUTES must be whole numbers ≥ 1, "
+        f"got {LOGIN_FAILURE_LIMIT} and {LOGIN_COOLOFF_MINUTES}"
+    )
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# A successful sign-in forgets that user's earlier failures from that address.
+AXES_RESET_ON_SUCCESS = True
+# Attempts during a lockout do not extend it, so the time the lockout page names stays true.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# The client's address by the same rule as the feedback rate limit (FEEDBACK_TRUSTED_PROXIES).
+AXES_CLIENT_IP_CALLABLE = "servicedesk.login_protection.client_address"
+# A page for the browser, JSON for the API, both 429 with Retry-After.
+AXES_LOCKOUT_CALLABLE = "servicedesk.login_protection.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+# No banner at every start-up; failures and lockouts are still logged as warnings.
+AXES_VERBOSE = False
 
 # --- Internationalisation -------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"
