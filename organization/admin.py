@@ -1,4 +1,7 @@
-from django.contrib import admin
+from axes.admin import AccessAttemptAdmin
+from axes.handlers.proxy import AxesProxyHandler
+from axes.models import AccessAttempt
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Count
@@ -199,6 +202,7 @@ class UserAdmin(DjangoUserAdmin):
     list_display = (*DjangoUserAdmin.list_display, "role")
     list_select_related = ("employee",)
     list_filter = (*DjangoUserAdmin.list_filter, "employee__role")
+    actions = ["unlock_sign_in"]
 
     @admin.display(description="role", ordering="employee__role")
     def role(self, obj):
@@ -206,6 +210,22 @@ class UserAdmin(DjangoUserAdmin):
             return obj.employee.get_role_display()
         except Employee.DoesNotExist:
             return "—"
+
+    @admin.action(
+        description="Unlock sign-in of the selected users (forget their failed attempts)",
+        permissions=["change"],
+    )
+    def unlock_sign_in(self, request, queryset):
+        # Through django-axes' handler, so that the lockout ends wherever the attempts are kept.
+        cleared = sum(
+            AxesProxyHandler.reset_attempts(username=username)
+            for username in queryset.values_list("username", flat=True)
+        )
+        self.message_user(
+            request,
+            f"Sign-in unlocked for {queryset.count()} user(s): {cleared} failed-attempt record(s) cleared.",
+            messages.SUCCESS,
+        )
 
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)
@@ -220,3 +240,18 @@ class UserAdmin(DjangoUserAdmin):
         employee = Employee.objects.filter(user=form.instance).first()
         if employee is not None:
             employee_sync_groups(employee=employee)
+
+
+# django-axes registers its own pages (Access attempts, Access logs); failed attempts gain an
+# "unlock" action that says what it does.
+admin.site.unregister(AccessAttempt)
+
+
+@admin.register(AccessAttempt)
+class LockoutAttemptAdmin(AccessAttemptAdmin):
+    actions = ["unlock_selected", *AccessAttemptAdmin.actions]
+
+    @admin.action(description="Unlock: delete the selected failed attempts", permissions=["delete"])
+    def unlock_selected(self, request, queryset):
+        count, _ = queryset.delete()
+        self.message_user(request, f"Unlocked: {count} failed-attempt record(s) deleted.", messages.SUCCESS)
