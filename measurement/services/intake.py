@@ -141,7 +141,7 @@ def _parse_bool(value: Any) -> bool:
         return True
     if word in FALSE_WORDS:
         return False
-    raise ValueError(f"“{value}” is not true or false")
+    raise ValueError(f"“{value}” is not true or false.")
 
 
 def _parse_decimal(value: Any, column=None) -> Decimal:
@@ -171,7 +171,7 @@ def _parse_int(value: Any, low: int, high: int) -> int:
         raise ValueError(f"“{value}” is not a whole number.")
     number = int(text)
     if not low <= number <= high:
-        raise ValueError(f"{number} is outside {low}–{high}")
+        raise ValueError(f"{number} is outside {low}–{high}.")
     return number
 
 
