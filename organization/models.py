@@ -4,6 +4,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Upper
 
+from .validators import validate_hire_date
+
 code_validator = RegexValidator(
     r"^[A-Z0-9][A-Z0-9_-]{0,19}$",
     "Use 1–20 capital letters, digits, '-' or '_', starting with a letter or digit (for example LDN-01).",
@@ -75,7 +77,7 @@ class Employee(models.Model):
         help_text="A manager sees every team and employee of these locations.",
     )
     job_title = models.CharField(max_length=120, blank=True)
-    hired_on = models.DateField()
+    hired_on = models.DateField(validators=[validate_hire_date])
     active = models.BooleanField(default=True)
 
     scope_paths = {"location": "location", "team": "team", "employee": "pk"}

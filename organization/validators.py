@@ -11,7 +11,7 @@ copy it.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -106,6 +106,23 @@ def validate_date(value) -> None:
     """Model field validator: a date not before INTAKE_EARLIEST."""
     if isinstance(value, date) and (problem := date_problem(value)):
         raise ValidationError(problem, code="implausible_date")
+
+
+def validate_hire_date(value) -> None:
+    """Model field validator: a hire date from 1900 up to a year ahead (people are hired in
+    advance). A year-9999 start would make every deadline counted from it overflow."""
+    if not isinstance(value, date):
+        return
+    if value < HIRED_EARLIEST:
+        raise ValidationError(
+            f"{value.isoformat()} is before {HIRED_EARLIEST.year}.", code="implausible_date"
+        )
+    if value > timezone.localdate() + HIRED_AHEAD:
+        raise ValidationError(f"{value.isoformat()} is more than a year ahead.", code="implausible_date")
+
+
+HIRED_EARLIEST = date(1900, 1, 1)
+HIRED_AHEAD = timedelta(days=366)
 
 
 # --- numbers -----------------------------------------------------------------------------------

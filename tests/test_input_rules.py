@@ -418,3 +418,29 @@ def test_a_bad_earliest_date_setting_stops_start_up(tmp_path):
     started = start_django(tmp_path, "-c", "import django; django.setup()", INTAKE_EARLIEST="01/01/2000")
     assert started.returncode != 0
     assert "INTAKE_EARLIEST must be a date as YYYY-MM-DD, got “01/01/2000”" in started.stderr
+
+
+def test_the_completion_form_shows_the_earliest_date_next_to_the_field(client, staff):
+    course = factories.CourseFactory(pass_mark=None)
+    client.force_login(staff)
+    response = client.post(
+        reverse("training:mine"),
+        {"course": course.pk, "completed_on": "1990-06-01", "method": "classroom"},
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors == {
+        "completed_on": ["1990-06-01 is before 2000-01-01, the earliest date accepted."]
+    }
+    assert not staff.employee.completions.exists()
+
+
+@pytest.mark.parametrize(
+    ("hired_on", "message"), [(date(9999, 1, 1), "more than a year ahead"), (date(1, 1, 1), "before 1900")]
+)
+def test_a_hire_date_every_deadline_is_counted_from_must_be_plausible(db, hired_on, message):
+    employee = factories.EmployeeFactory.build(
+        user=factories.UserFactory(), location=factories.LocationFactory(), hired_on=hired_on
+    )
+    with pytest.raises(ValidationError) as caught:
+        employee.full_clean()
+    assert message in caught.value.message_dict["hired_on"][0]
