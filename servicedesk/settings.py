@@ -271,8 +271,8 @@ if CELERY_RESTORE_INTERVAL < 1:
     raise ImproperlyConfigured(
         f"CELERY_RESTORE_INTERVAL must be at least 1 second, got {CELERY_RESTORE_INTERVAL}"
     )
-# With the broker down, enqueuing gives up within about two seconds instead of retrying for 20
-# (a connection refused fails at once; these bound a broker that does not answer at all).
+# With the broker (or the result store) down, enqueuing gives up within seconds instead of retrying
+# for 20 or waiting forever: a refused connection fails at once, one that does not answer times out.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "max_retries": 2,
@@ -281,6 +281,7 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 0.5,
 }
 CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
+CELERY_REDIS_SOCKET_TIMEOUT = 5
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
     "retry_policy": {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 }
@@ -291,7 +292,7 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://", "sentinel://")):
         "unacked_restore_throttle": 1,
         "socket_connect_timeout": 2,
         # A publish on a connection the broker dropped silently fails instead of hanging.
-        "socket_timeout": 10,
+        "socket_timeout": 5,
     }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Record each run's time at once, so the schedule's state in the database is always current.

@@ -205,3 +205,39 @@ def test_the_rollup_command_as_a_process_exits_non_zero_within_seconds_when_the_
     assert f"the broker at {down.split('//')[1].split('/')[0]} is unreachable" in result.stderr
     assert_matches_independent_count()
     assert elapsed < 20
+
+
+@pytest.mark.slow
+def test_a_broker_that_accepts_connections_but_never_answers_costs_the_follow_up_seconds(tmp_path):
+    # given: a port that completes the TCP handshake (the kernel's backlog) and never says a word,
+    # as a hung Redis or a half-open connection does; the settings of a Redis broker apply to it
+    with socket.socket() as mute:
+        mute.bind(("127.0.0.1", 0))
+        mute.listen(16)
+        url = f"redis://127.0.0.1:{mute.getsockname()[1]}/0"
+        send = (
+            "import time\n"
+            "from consequences.tasks import evaluate_rules\n"
+            "started = time.monotonic()\n"
+            "try:\n"
+            "    evaluate_rules.delay(periods=None)\n"
+            "except Exception as exc:\n"
+            "    print(type(exc).__name__, round(time.monotonic() - started, 2))\n"
+        )
+        env = clean_environment(SERVICEDESK_VAR_DIR=str(tmp_path / "var"), CELERY_BROKER_URL=url)
+
+        # when
+        result = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-v0", "-c", send],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    # then: the publish timed out on the socket (5 s) instead of waiting for ever
+    assert result.returncode == 0, result.stderr
+    name, elapsed = result.stdout.split()[-2:]
+    print(f"enqueue on a broker that never answers failed after {elapsed} s")
+    assert name == "OperationalError" and float(elapsed) < 10
