@@ -6,8 +6,19 @@ scorecards are written only by the rollup. Admin therefore shows them read-only.
 """
 
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 
-from .models import Deviation, Evaluation, Feedback, Observation, RollupState, Scorecard
+from .models import (
+    Deviation,
+    Evaluation,
+    Feedback,
+    Observation,
+    QuarantinedRow,
+    QuarantineTable,
+    RollupState,
+    Scorecard,
+)
 
 
 class ReadOnlyAdminMixin:
@@ -224,3 +235,19 @@ class RollupStateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Where the incremental rollup has got to; `rollup_scorecards --full` rebuilds from scratch."""
 
     list_display = ("name", "watermark", "last_run_at", "last_full_run_at")
+
+
+@admin.register(QuarantinedRow)
+class QuarantinedRowAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Evidence rows the rollup leaves out, and why; fix or delete the row itself (a full rebuild
+    then counts it, or forgets it)."""
+
+    list_display = ("evidence_table", "row_link", "reason", "value", "first_seen_at", "last_seen_at")
+    list_filter = ("evidence_table", "reason")
+    search_fields = ("=row_id",)
+
+    @admin.display(description="row id", ordering="row_id")
+    def row_link(self, obj):
+        model = Observation if obj.evidence_table == QuarantineTable.OBSERVATION else Feedback
+        url = reverse(f"admin:measurement_{model._meta.model_name}_change", args=[obj.row_id])
+        return format_html('<a href="{}">{}</a>', url, obj.row_id)

@@ -455,3 +455,46 @@ class RollupState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} rolled up to {self.watermark:%Y-%m-%d %H:%M:%S}" if self.watermark else self.name
+
+
+class QuarantineTable(models.TextChoices):
+    OBSERVATION = "observation", "Observation"
+    FEEDBACK = "feedback", "Feedback"
+
+
+class QuarantineReason(models.TextChoices):
+    TOO_EARLY = "too_early", "Dated before INTAKE_EARLIEST"
+    FUTURE = "future", "Dated in the future"
+    VALUE = "value", "Value not a number or too large for its column"
+
+
+class QuarantinedRow(models.Model):
+    """An evidence row the rollup leaves out because it cannot be counted (written past intake:
+    older data, a direct SQL write). Written only by the rollup, one row per evidence row.
+
+    Each run that reads the row refreshes `last_seen_at`; a full rebuild deletes the entries of rows
+    that have since become countable (a future time that is now due) or no longer exist.
+    """
+
+    evidence_table = models.CharField("table", max_length=12, choices=QuarantineTable.choices)
+    row_id = models.BigIntegerField(help_text="The id of the observation or feedback left out.")
+    reason = models.CharField(max_length=10, choices=QuarantineReason.choices)
+    value = models.TextField(blank=True, help_text="The stored value that cannot be counted, as text.")
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-last_seen_at", "evidence_table", "row_id"]
+        verbose_name = "quarantined evidence row"
+        constraints = [
+            models.UniqueConstraint(fields=["evidence_table", "row_id"], name="quarantined_row_once"),
+            models.CheckConstraint(
+                condition=Q(evidence_table__in=QuarantineTable.values), name="quarantined_table_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(reason__in=QuarantineReason.values), name="quarantined_reason_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_evidence_table_display()} {self.row_id}: {self.get_reason_display()}"

@@ -23,7 +23,7 @@ from gap_analysis.selectors import (
     actions_visible_to,
     assessments_visible_to,
 )
-from measurement.models import Deviation, DeviationStatus, Observation
+from measurement.models import Deviation, DeviationStatus, Observation, QuarantinedRow
 from organization.models import Employee
 from organization.scope import scope_queryset
 from standards.models import Standard, Status
@@ -104,6 +104,9 @@ def program_figures(user) -> list[Figure]:
         standards=Count("standard", distinct=True),
     )
 
+    # Rows the rollup cannot count (organisation-wide: they may belong to any location).
+    quarantined = QuarantinedRow.objects.count()
+
     consequences = scope_queryset(
         user, Consequence.objects.exclude(status=ConsequenceStatus.CLOSED)
     ).aggregate(
@@ -183,7 +186,20 @@ def program_figures(user) -> list[Figure]:
             share(this_month["standards"], standards),
             "standards measured this month",
             reverse("measurement:scorecards"),
-            [Detail(pass_rate, reverse("measurement:observations"))],
+            [
+                Detail(pass_rate, reverse("measurement:observations")),
+                *(
+                    [
+                        Detail(
+                            f"{counted(quarantined, 'evidence row')} left out of scorecards",
+                            reverse("admin:measurement_quarantinedrow_changelist") if is_admin else "",
+                            warn=True,
+                        )
+                    ]
+                    if quarantined
+                    else []
+                ),
+            ],
         ),
         Figure(
             "Consequences",

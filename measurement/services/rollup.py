@@ -114,17 +114,44 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as clock_time
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Avg, Count, DateField, Max, Q, QuerySet
-from django.db.models.functions import TruncDate, TruncDay, TruncMonth, TruncQuarter, TruncWeek
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    DateField,
+    DateTimeField,
+    Exists,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, TruncDate, TruncDay, TruncMonth, TruncQuarter, TruncWeek
 from django.utils import timezone
 
 from measurement import stats
-from measurement.models import Feedback, Grain, Observation, PeriodKind, RollupState, Scorecard
+from measurement.models import (
+    Feedback,
+    Grain,
+    Observation,
+    PeriodKind,
+    QuarantinedRow,
+    QuarantineReason,
+    QuarantineTable,
+    RollupState,
+    Scorecard,
+)
 from measurement.signals import scorecards_rolled_up
+from organization.validators import earliest_timestamp
 from standards.models import Standard
 
 logger = logging.getLogger(__name__)
@@ -136,6 +163,10 @@ ADVISORY_LOCK_KEY = 7_230_001
 IN_FLIGHT_MARGIN = timedelta(minutes=2)
 # Scorecards per INSERT … ON CONFLICT and ids per DELETE (Django lowers it further on SQLite).
 BATCH_SIZE = 500
+# A value the observation column could not hold (NaN, which PostgreSQL's numeric accepts, or more
+# whole digits than the column has, which SQLite does not enforce) is left out, like a bad time.
+_VALUE_FIELD = Observation._meta.get_field("value")
+VALUE_LIMIT = Decimal(10) ** (_VALUE_FIELD.max_digits - _VALUE_FIELD.decimal_places)
 # Pass rate and target are both floats (9 / 10 against 90 / 100): compare with a little slack so
 # that a rate exactly on target counts as met whatever the rounding.
 TARGET_TOLERANCE = 1e-9
@@ -213,6 +244,7 @@ class RollupResult:
     rows_deleted: int
     duration: float  # seconds, including the commit
     watermark: datetime  # evidence recorded up to this instant is rolled up
+    rows_quarantined: int = 0  # evidence rows read by this run and left out (see `CountableWindow`)
 
     @property
     def periods_recomputed(self) -> int:
@@ -228,11 +260,55 @@ class RollupResult:
             "rows_deleted": self.rows_deleted,
             "duration_seconds": round(self.duration, 3),
             "watermark": self.watermark.isoformat(),
+            "rows_quarantined": self.rows_quarantined,
         }
 
 
 # Periods: None stands for "every period" (a full rebuild); otherwise period kind → period starts.
 Periods = dict[str, set[date]] | None
+
+
+@dataclass(frozen=True)
+class CountableWindow:
+    """The evidence a run counts: times from INTAKE_EARLIEST to the run's clock plus
+    INTAKE_FUTURE_TOLERANCE and IN_FLIGHT_MARGIN, and values the column can hold.
+
+    Intake refuses anything else, but a row can still reach the table (older data, a direct SQL
+    write); one such row, dated in the year 1 or 9999, has no local-time period Python can
+    represent and used to stop every run. Such rows are left out of every aggregate as if they did
+    not exist (a correction left out supersedes nothing) and listed in `QuarantinedRow`.
+    The upper bound uses the same tolerance as intake, with the in-flight margin as slack for app
+    server clocks that run ahead of the worker's. A row dated later is counted once it is due, by
+    the nightly full rebuild (an incremental run only revisits rows recorded since the watermark).
+    """
+
+    earliest: datetime
+    latest: datetime
+
+    @classmethod
+    def at(cls, now: datetime) -> CountableWindow:
+        return cls(earliest_timestamp(), now + settings.INTAKE_FUTURE_TOLERANCE + IN_FLIGHT_MARGIN)
+
+    def observations(self, prefix: str = "") -> Q:
+        """Observations that can be counted (`prefix`: the path to another observation)."""
+        value = f"{prefix}value"
+        return Q(**{f"{prefix}observed_at__gte": self.earliest, f"{prefix}observed_at__lte": self.latest}) & (
+            Q(**{f"{value}__isnull": True}) | Q(**{f"{value}__gt": -VALUE_LIMIT, f"{value}__lt": VALUE_LIMIT})
+        )
+
+    def feedback(self) -> Q:
+        return Q(submitted_at__gte=self.earliest, submitted_at__lte=self.latest)
+
+    def observations_sql(self, alias: str, params: _Params) -> str:
+        """`observations()` in SQL for the fast path (NaN fails both comparisons, as it does there)."""
+        return (
+            f"{alias}.observed_at >= {params(self.earliest)} AND {alias}.observed_at <= {params(self.latest)}"
+            f" AND ({alias}.value IS NULL OR ({alias}.value > {params(-VALUE_LIMIT)}"
+            f" AND {alias}.value < {params(VALUE_LIMIT)}))"
+        )
+
+    def feedback_sql(self, params: _Params) -> str:
+        return f"submitted_at >= {params(self.earliest)} AND submitted_at <= {params(self.latest)}"
 
 
 def scorecards_rollup(*, full: bool = False, now: datetime | None = None) -> RollupResult:
@@ -255,8 +331,10 @@ def scorecards_rollup(*, full: bool = False, now: datetime | None = None) -> Rol
         # Read the clock after the lock: a run that waited for another starts where that one ended.
         now = now or timezone.now()
         full = full or state.watermark is None
-        periods = None if full else _periods_containing(_days_recorded_since(state.watermark, tz))
-        outcome = _recompute(periods, tz, now)
+        window = CountableWindow.at(now)
+        quarantined = _quarantine(window, now=now, since=None if full else state.watermark)
+        periods = None if full else _periods_containing(_days_recorded_since(state.watermark, tz, window))
+        outcome = _recompute(periods, tz, now, window)
         watermark = _advance(state, now=now, full=full)
         touched = tuple(sorted(outcome.periods))
         transaction.on_commit(lambda: _announce(touched, full))
@@ -269,19 +347,20 @@ def scorecards_rollup(*, full: bool = False, now: datetime | None = None) -> Rol
         rows_deleted=outcome.deleted,
         duration=time.monotonic() - started,
         watermark=watermark,
+        rows_quarantined=quarantined,
     )
     logger.info("Scorecard rollup: %s", result.summary())
     return result
 
 
-def _recompute(periods: Periods, tz: ZoneInfo, now: datetime) -> _Outcome:
+def _recompute(periods: Periods, tz: ZoneInfo, now: datetime, window: CountableWindow) -> _Outcome:
     """Recompute `periods` (None: all) for every grain; the periods reported include those left empty."""
     if connection.vendor == "postgresql":
-        return _recompute_in_postgresql(periods, tz, now)
-    return _recompute_with_orm(periods, tz, now)
+        return _recompute_in_postgresql(periods, tz, now, window)
+    return _recompute_with_orm(periods, tz, now, window)
 
 
-def _recompute_with_orm(periods: Periods, tz: ZoneInfo, now: datetime) -> _Outcome:
+def _recompute_with_orm(periods: Periods, tz: ZoneInfo, now: datetime, window: CountableWindow) -> _Outcome:
     """The portable path (SQLite and any other backend): one ORM aggregate per grain and period kind."""
     total, writes = _Outcome(), _Writes()
     for kind in PERIOD_KINDS:
@@ -291,7 +370,7 @@ def _recompute_with_orm(periods: Periods, tz: ZoneInfo, now: datetime) -> _Outco
             if not starts:
                 continue
         for grain in GRAINS:
-            total.add(_rollup_grain(grain, kind, starts, tz, now, writes))
+            total.add(_rollup_grain(grain, kind, starts, tz, now, window, writes))
     writes.flush()
     return total
 
@@ -307,6 +386,86 @@ def _advance(state: RollupState, *, now: datetime, full: bool) -> datetime:
         state.last_full_run_at = now
     state.save(update_fields=["watermark", "last_run_at", "last_full_run_at"])
     return watermark
+
+
+# --------------------------------------------------------------------------- rows left out
+
+
+def _quarantine(window: CountableWindow, *, now: datetime, since: datetime | None) -> int:
+    """List the evidence rows outside `window` in `QuarantinedRow`, set-based, and return how many
+    this run read: those recorded after `since`, or every one on a full run (None), which also
+    forgets the entries of rows that have become countable or are gone.
+
+    One INSERT … SELECT … ON CONFLICT over both tables (through the indexes on the times, or on
+    ``recorded_at``), a count by reason for the log when there are any, and a DELETE on full runs.
+    """
+    earliest, latest = window.earliest, window.latest
+    seen = Value(now, output_field=DateTimeField())
+
+    def listed(queryset: QuerySet, table: str, time: str, value: str) -> QuerySet:
+        if since is not None:
+            queryset = queryset.filter(recorded_at__gt=since)
+        timed = Q(**{f"{time}__lt": earliest}) | Q(**{f"{time}__gt": latest})
+        return queryset.annotate(
+            q_table=Value(table),
+            q_row_id=F("pk"),
+            q_reason=Case(
+                When(Q(**{f"{time}__lt": earliest}), then=Value(QuarantineReason.TOO_EARLY)),
+                When(Q(**{f"{time}__gt": latest}), then=Value(QuarantineReason.FUTURE)),
+                default=Value(QuarantineReason.VALUE),
+            ),
+            q_value=Case(When(timed, then=Cast(time, TextField())), default=Cast(value, TextField())),
+            q_first=seen,
+            q_last=seen,
+        ).values_list("q_table", "q_row_id", "q_reason", "q_value", "q_first", "q_last")
+
+    # The complement of the window, written out: NaN compares above every number in PostgreSQL,
+    # so ``value >= VALUE_LIMIT`` catches it, and a null value is countable.
+    observations = listed(
+        Observation.objects.filter(
+            Q(observed_at__lt=earliest)
+            | Q(observed_at__gt=latest)
+            | Q(value__lte=-VALUE_LIMIT)
+            | Q(value__gte=VALUE_LIMIT)
+        ),
+        QuarantineTable.OBSERVATION,
+        "observed_at",
+        "value",
+    )
+    feedback = listed(
+        Feedback.objects.filter(Q(submitted_at__lt=earliest) | Q(submitted_at__gt=latest)),
+        QuarantineTable.FEEDBACK,
+        "submitted_at",
+        "submitted_at",
+    )
+    select, select_params = (
+        observations.order_by().union(feedback.order_by(), all=True).query.sql_with_params()
+    )
+    table = connection.ops.quote_name(QuarantinedRow._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (evidence_table, row_id, reason, value, first_seen_at, last_seen_at) {select}"
+            " ON CONFLICT (evidence_table, row_id) DO UPDATE SET reason = excluded.reason,"
+            " value = excluded.value, last_seen_at = excluded.last_seen_at",
+            select_params,
+        )
+        read = cursor.rowcount
+    if since is None:
+        QuarantinedRow.objects.exclude(last_seen_at=now).delete()
+    if read:
+        counts = (
+            QuarantinedRow.objects.filter(last_seen_at=now)
+            .values_list("evidence_table", "reason")
+            .annotate(n=Count("pk"))
+            .order_by("evidence_table", "reason")
+        )
+        logger.warning(
+            "Scorecard rollup left out %d evidence rows it cannot count (%s); they are listed as "
+            "quarantined evidence rows in admin",
+            read,
+            ", ".join(f"{table} {reason}: {n}" for table, reason, n in counts),
+        )
+    return read
 
 
 # --------------------------------------------------------------------------- lock, watermark, periods
@@ -328,25 +487,31 @@ def _lock_and_load_state() -> RollupState:
     return state
 
 
-def _days_recorded_since(since: datetime, tz: ZoneInfo) -> set[date]:
-    """Local days whose evidence changed after `since`.
+def _days_recorded_since(since: datetime, tz: ZoneInfo, window: CountableWindow) -> set[date]:
+    """Local days whose countable evidence changed after `since`.
 
     A new observation changes its own day and, when it is a correction, the day of the observation
-    it supersedes (which loses a row). Two queries, each through the index on ``recorded_at``,
-    returning distinct days.
+    it supersedes (which loses a row). Rows outside `window` change nothing (and have no day Python
+    could always represent). Two queries, each through the index on ``recorded_at``, returning
+    distinct days.
     """
     observations = (
-        Observation.objects.filter(recorded_at__gt=since)
+        Observation.objects.filter(window.observations(), recorded_at__gt=since)
         .annotate(
             day=TruncDate("observed_at", tzinfo=tz),
-            corrected_day=TruncDate("supersedes__observed_at", tzinfo=tz),
+            corrected_day=Case(
+                When(
+                    window.observations("supersedes__"), then=TruncDate("supersedes__observed_at", tzinfo=tz)
+                ),
+                output_field=DateField(),
+            ),
         )
         .values_list("day", "corrected_day")
         .order_by()
         .distinct()
     )
     feedback = (
-        Feedback.objects.filter(recorded_at__gt=since)
+        Feedback.objects.filter(window.feedback(), recorded_at__gt=since)
         .annotate(day=TruncDate("submitted_at", tzinfo=tz))
         .values_list("day", flat=True)
         .order_by()
@@ -439,7 +604,13 @@ class _Outcome:
 
 
 def _rollup_grain(
-    grain: GrainSpec, kind: str, starts: set[date] | None, tz: ZoneInfo, now: datetime, writes: _Writes
+    grain: GrainSpec,
+    kind: str,
+    starts: set[date] | None,
+    tz: ZoneInfo,
+    now: datetime,
+    window: CountableWindow,
+    writes: _Writes,
 ) -> _Outcome:
     """Recompute the scorecards of one grain for the periods `starts` of `kind` (None: all periods).
 
@@ -448,7 +619,7 @@ def _rollup_grain(
     evidence, through `writes`. Queries: one aggregate over observations, one over feedback (grains
     that have it) and one read of the stored scorecards.
     """
-    computed = _computed_scorecards(grain, kind, starts, tz)
+    computed = _computed_scorecards(grain, kind, starts, tz, window)
     stored = _stored_scorecards(grain, kind, starts)
     stale = [key for key in stored if key not in computed]
     changed = [key for key in computed if key not in stored or stored[key][1] != _comparable(computed[key])]
@@ -511,14 +682,14 @@ def _upsert_batch(scorecards: list[Scorecard]) -> None:
 
 
 def _computed_scorecards(
-    grain: GrainSpec, kind: str, starts: set[date] | None, tz: ZoneInfo
+    grain: GrainSpec, kind: str, starts: set[date] | None, tz: ZoneInfo, window: CountableWindow
 ) -> dict[tuple[date, str], dict]:
     """(period_start, grain_key) → the scorecard's columns, from the evidence."""
     scorecards: dict[tuple[date, str], dict] = {}
-    for row in _observation_aggregates(grain, kind, starts, tz):
+    for row in _observation_aggregates(grain, kind, starts, tz, window):
         _scorecard_for(scorecards, grain, row).update(_observation_columns(row, grain))
     if grain.has_feedback:
-        for row in _feedback_aggregates(grain, kind, starts, tz):
+        for row in _feedback_aggregates(grain, kind, starts, tz, window):
             _scorecard_for(scorecards, grain, row).update(_feedback_columns(row))
     return scorecards
 
@@ -543,11 +714,15 @@ def _in_periods(
 
 
 def _observation_aggregates(
-    grain: GrainSpec, kind: str, starts: set[date] | None, tz: ZoneInfo
+    grain: GrainSpec, kind: str, starts: set[date] | None, tz: ZoneInfo, window: CountableWindow
 ) -> Iterator[dict]:
-    """Counts per period and grain over the observations that nothing supersedes: one query."""
-    observations = Observation.objects.current().filter(
-        **{f"{column}__isnull": False for column in grain.columns}
+    """Counts per period and grain over the countable observations that no countable correction
+    supersedes: one query."""
+    countable = window.observations()
+    observations = Observation.objects.filter(
+        countable,
+        ~Exists(Observation.objects.filter(countable, supersedes=OuterRef("pk"))),
+        **{f"{column}__isnull": False for column in grain.columns},
     )
     # One standard per scorecard: its target exactly; otherwise the observation-weighted mean.
     target = Max("standard__target_rate") if grain.one_standard else Avg("standard__target_rate")
@@ -569,11 +744,11 @@ def _observation_aggregates(
 
 
 def _feedback_aggregates(
-    grain: GrainSpec, kind: str, starts: set[date] | None, tz: ZoneInfo
+    grain: GrainSpec, kind: str, starts: set[date] | None, tz: ZoneInfo, window: CountableWindow
 ) -> Iterator[dict]:
-    """Answer counts per period and grain over customer feedback: one query."""
+    """Answer counts per period and grain over countable customer feedback: one query."""
     rows = (
-        _in_periods(Feedback.objects.all(), "submitted_at", kind, starts, tz)
+        _in_periods(Feedback.objects.filter(window.feedback()), "submitted_at", kind, starts, tz)
         .values("period", *grain.columns)
         .annotate(
             feedback_n=Count("pk"),
@@ -668,7 +843,9 @@ class _Params:
         return f"%({name})s"
 
 
-def _recompute_in_postgresql(periods: Periods, tz: ZoneInfo, now: datetime) -> _Outcome:
+def _recompute_in_postgresql(
+    periods: Periods, tz: ZoneInfo, now: datetime, window: CountableWindow
+) -> _Outcome:
     """Recompute `periods` (None: all) for every grain in one SQL statement; see the module docstring.
 
     Queries: the planner settings, the statement, and the ORM's DELETEs of the scorecards whose period
@@ -682,7 +859,7 @@ def _recompute_in_postgresql(periods: Periods, tz: ZoneInfo, now: datetime) -> _
     if not wanted:
         return outcome
     params = _Params()
-    sql = _synchronise_sql(wanted, tz, now, params)
+    sql = _synchronise_sql(wanted, tz, now, window, params)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(PLANNER_SETTINGS)),
@@ -700,13 +877,13 @@ def _recompute_in_postgresql(periods: Periods, tz: ZoneInfo, now: datetime) -> _
 
 
 def _synchronise_sql(
-    wanted: dict[str, set[date] | None], tz: ZoneInfo, now: datetime, params: _Params
+    wanted: dict[str, set[date] | None], tz: ZoneInfo, now: datetime, window: CountableWindow, params: _Params
 ) -> str:
     """One statement that computes the scorecards of the `wanted` periods, compares them with the
     stored ones (a join, not a probe per row), inserts the new, updates the changed and returns
     (written, unchanged, ids of the stale scorecards, the periods recomputed as two arrays)."""
     computed = " UNION ALL ".join(
-        _kind_scorecards_sql(kind, starts, tz, params) for kind, starts in wanted.items()
+        _kind_scorecards_sql(kind, starts, tz, window, params) for kind, starts in wanted.items()
     )
     stored_in_periods = " OR ".join(
         "TRUE"
@@ -762,11 +939,13 @@ def _synchronise_sql(
     """
 
 
-def _kind_scorecards_sql(kind: str, starts: set[date] | None, tz: ZoneInfo, params: _Params) -> str:
+def _kind_scorecards_sql(
+    kind: str, starts: set[date] | None, tz: ZoneInfo, window: CountableWindow, params: _Params
+) -> str:
     """The scorecards of one period kind (every grain) as rows of the scorecard table's columns:
     observation and feedback aggregates joined, and the statistics computed from their counts."""
-    observations = _observation_aggregates_sql(kind, starts, tz, params)
-    feedback = _feedback_aggregates_sql(kind, starts, tz, params)
+    observations = _observation_aggregates_sql(kind, starts, tz, window, params)
+    feedback = _feedback_aggregates_sql(kind, starts, tz, window, params)
     either = {
         column: f"COALESCE(o.{column}, f.{column})"
         for column in ("period_start", "grain", "grain_key", *FEEDBACK_GRAIN_COLUMNS)
@@ -787,12 +966,15 @@ def _kind_scorecards_sql(kind: str, starts: set[date] | None, tz: ZoneInfo, para
     )"""
 
 
-def _observation_aggregates_sql(kind: str, starts: set[date] | None, tz: ZoneInfo, params: _Params) -> str:
-    """Counts per period and grain over the observations nothing supersedes: one scan, every grain
-    a grouping set. Rows without a team, employee or touchpoint are left out of that grain."""
+def _observation_aggregates_sql(
+    kind: str, starts: set[date] | None, tz: ZoneInfo, window: CountableWindow, params: _Params
+) -> str:
+    """Counts per period and grain over the countable observations no countable correction
+    supersedes: one scan, every grain a grouping set. Rows without a team, employee or touchpoint
+    are left out of that grain."""
     observation, standard = Observation._meta.db_table, Standard._meta.db_table
     local_time = f"o.observed_at AT TIME ZONE {params(str(tz))}"
-    window = _window_sql("o.observed_at", kind, starts, tz, params)
+    periods = _window_sql("o.observed_at", kind, starts, tz, params)
     present = " AND ".join(
         f"(GROUPING({column}) = 1 OR {column} IS NOT NULL)"
         for column in ("team_id", "employee_id", "touchpoint_id")
@@ -814,18 +996,22 @@ def _observation_aggregates_sql(kind: str, starts: set[date] | None, tz: ZoneInf
                 (s.target_rate * 100)::integer AS target_cents,
                 (o.value * 1000)::bigint AS value_thousandths
             FROM {observation} o JOIN {standard} s ON s.id = o.standard_id
-            WHERE NOT EXISTS (SELECT FROM {observation} later WHERE later.supersedes_id = o.id) AND {window}
+            WHERE NOT EXISTS (
+                SELECT FROM {observation} later WHERE later.supersedes_id = o.id AND {window.observations_sql("later", params)}
+            ) AND {window.observations_sql("o", params)} AND {periods}
         ) evidence
         GROUP BY period_start, GROUPING SETS ({_grouping_sets_sql(OBSERVATION_GRAIN_COLUMNS)})
         HAVING {present} AND {_wanted_sql(starts, params)}
     """
 
 
-def _feedback_aggregates_sql(kind: str, starts: set[date] | None, tz: ZoneInfo, params: _Params) -> str:
-    """Answer counts per period and grain (org, location, touchpoint) over customer feedback."""
+def _feedback_aggregates_sql(
+    kind: str, starts: set[date] | None, tz: ZoneInfo, window: CountableWindow, params: _Params
+) -> str:
+    """Answer counts per period and grain (org, location, touchpoint) over countable customer feedback."""
     feedback = Feedback._meta.db_table
     local_time = f"submitted_at AT TIME ZONE {params(str(tz))}"
-    window = _window_sql("submitted_at", kind, starts, tz, params)
+    periods = _window_sql("submitted_at", kind, starts, tz, params)
     return f"""
         SELECT period_start, {_grain_sql(FEEDBACK_GRAIN_COLUMNS)},
             count(*) AS feedback_n,
@@ -836,7 +1022,7 @@ def _feedback_aggregates_sql(kind: str, starts: set[date] | None, tz: ZoneInfo, 
             count(*) FILTER (WHERE nps <= 6) AS detractors
         FROM (
             SELECT date_trunc({_text(kind)}, {local_time})::date AS period_start, location_id, touchpoint_id, csat, nps
-            FROM {feedback} WHERE {window}
+            FROM {feedback} WHERE {window.feedback_sql(params)} AND {periods}
         ) answers
         GROUP BY period_start, GROUPING SETS ({_grouping_sets_sql(FEEDBACK_GRAIN_COLUMNS)})
         HAVING {_wanted_sql(starts, params)}
