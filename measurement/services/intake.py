@@ -230,10 +230,21 @@ class _RowChecker:
             self.error("__all__", "An item is an object of named fields, not a list or a single value.")
             self.screened.update(names)
             return {}
+        # The common case first, cheaply: a row of plain ASCII text without NUL (a CSV line).
+        try:
+            joined = "".join(raw.values())
+        except TypeError:  # a value that is not text: look at each one
+            joined = None
+        if joined is not None and joined.isascii() and "\x00" not in joined:
+            return raw
         kept: dict[str, Any] = {}
         for name in names:
             value = raw.get(name)
             if value is None:
+                continue
+            # The common case first, cheaply: plain ASCII text without NUL.
+            if type(value) is str and value.isascii() and "\x00" not in value:
+                kept[name] = value
                 continue
             if not isinstance(value, SCALARS):
                 self.error(name, "Give one value here, not a list or an object.")
