@@ -1,13 +1,19 @@
 """Celery tasks of the measurement app: thin wrappers that call a service."""
 
 from celery import shared_task
+from django.conf import settings
 
 from .services.rollup import scorecards_rollup
 
 
 # acks_late: a worker that dies mid-run leaves the message to be redelivered; the run it was doing
-# rolled back with its transaction, and the next one recomputes the same periods.
-@shared_task(acks_late=True)
+# rolled back with its transaction, and the next one recomputes the same periods. The longest task,
+# so its limits are named: the settings' own, which the visibility timeout is checked against.
+@shared_task(
+    acks_late=True,
+    soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
+    time_limit=settings.CELERY_TASK_TIME_LIMIT,
+)
 def rollup_scorecards(full: bool = False) -> dict:
     """Roll observations and feedback up into scorecards (incremental, or everything with `full`).
 

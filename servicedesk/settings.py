@@ -250,7 +250,7 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# Every task runs under these limits (no task sets its own): asked to stop after the soft one,
+# Every task runs under these limits (none has longer ones of its own): asked to stop after the soft one,
 # killed after the hard one. The longest run, a full rebuild at a million observations, takes ~2 min.
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 10 * 60)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 12 * 60)

@@ -342,7 +342,7 @@ def test_a_rollup_whose_worker_is_killed_runs_again_after_a_restart_and_equals_a
     # Not before the visibility timeout (the message really was handed back by it), and within it
     # plus a sweep and the second worker's start.
     assert VISIBILITY_TIMEOUT - 1 <= rerun - delivered <= VISIBILITY_TIMEOUT + RESTORE_INTERVAL + 20
-    assert f"Received task: measurement.tasks.rollup_scorecards[{result.id}]" in first.output()
+    assert f"Task measurement.tasks.rollup_scorecards[{result.id}] received" in first.output()
     assert f"Task measurement.tasks.rollup_scorecards[{result.id}] succeeded" in second.output()
     assert summary["full"] is True and summary["rows_written"] > 0
     assert_matches_independent_count()
