@@ -47,6 +47,7 @@ from measurement.models import Deviation, DeviationStatus, Grain, PeriodKind, Sc
 from organization.models import Employee, Location, Role, Team
 from organization.notifications import NoticeItem, notices_send
 from organization.scope import role_of, scope_queryset
+from organization.validators import earliest_timestamp, latest_timestamp
 from training.models import Assignment
 
 from . import selectors
@@ -133,7 +134,10 @@ def rules_evaluate(*, periods: Iterable | None = None, today: date | None = None
     Output: ``{"rules": evaluated, "created": consequences created, "assignments": training
     assignments given a remedial deadline, "by_rule": {rule name: created}}``.
     Each rule is evaluated in its own transaction; an error propagates (the task fails loudly) after
-    the rules before it have committed, and a rerun carries on where it stopped.
+    the rules before it have committed, and a rerun carries on where it stopped. A rule whose stored
+    settings give dates no calendar holds (``due_within_days`` or ``consecutive_periods`` at the
+    edge of their columns) is skipped with a logged error and named in ``"skipped"``, so that it
+    cannot stop the rules after it.
     Raises ValueError for a malformed period.
     """
     today = today or timezone.localdate()
@@ -144,12 +148,17 @@ def rules_evaluate(*, periods: Iterable | None = None, today: date | None = None
         Rule.objects.filter(active=True).select_related("standard"),
         key=lambda r: (r.standard_id is None, r.name),
     )
-    result = {"rules": 0, "created": 0, "assignments": 0, "by_rule": {}}
+    result = {"rules": 0, "created": 0, "assignments": 0, "by_rule": {}, "skipped": []}
     for rule in rules:
-        if not _is_affected(rule, touched, today):
+        try:
+            if not _is_affected(rule, touched, today):
+                continue
+            with transaction.atomic():
+                created, assigned = _propose(rule=rule, proposals=_proposals(rule, today), today=today)
+        except OverflowError as error:
+            logger.error("Consequence rule %r skipped: its dates cannot be computed (%s)", rule.name, error)
+            result["skipped"].append(rule.name)
             continue
-        with transaction.atomic():
-            created, assigned = _propose(rule=rule, proposals=_proposals(rule, today), today=today)
         result["rules"] += 1
         result["created"] += created
         result["assignments"] += assigned
@@ -261,6 +270,16 @@ def _deviation_proposals(rule: Rule) -> list[Proposal]:
     )
     if rule.standard_id:
         deviations = deviations.filter(standard_id=rule.standard_id)
+    # A deviation dated outside the intake window (written past intake) has no local date to cite,
+    # and its observation is left out of the scorecards too.
+    plausible = Q(detected_at__gte=earliest_timestamp(), detected_at__lte=latest_timestamp())
+    if left_out := deviations.exclude(plausible).count():
+        logger.warning(
+            "Consequence rule %r left out %d deviation(s) dated outside the intake window",
+            rule.name,
+            left_out,
+        )
+    deviations = deviations.filter(plausible)
     proposals = []
     for deviation in deviations:
         subject_kind, subject = _deviation_subject(rule, deviation)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date, timedelta
 
 from django.core.exceptions import ValidationError
@@ -11,6 +12,8 @@ from django.utils import timezone
 from organization.models import Employee
 
 from .models import Assignment, Audience, Completion, CompletionStatus, Course, Requirement
+
+logger = logging.getLogger(__name__)
 
 
 def _requirements_for(employee: Employee, requirements: list[Requirement]) -> list[Requirement]:
@@ -34,7 +37,9 @@ def assignments_sync(*, today: date | None = None) -> dict[str, int]:
     required are switched off, never deleted, so their history stays; one required again
     restarts from today. Idempotent: a second run with the same data changes nothing.
 
-    Returns counts: {"created": n, "reactivated": n, "deactivated": n}.
+    Returns counts: {"created": n, "reactivated": n, "deactivated": n}. A pair whose deadline no
+    calendar holds (a hire date or `due_within_days` at the edge of its column, written past the
+    forms) is left out with a logged count, so that it cannot stop the sync for everyone else.
     """
     today = today or timezone.localdate()
     requirements = list(Requirement.objects.filter(course__active=True))
@@ -42,12 +47,17 @@ def assignments_sync(*, today: date | None = None) -> dict[str, int]:
     existing = {(a.employee_id, a.course_id): a for a in Assignment.objects.all()}
 
     wanted: dict[tuple[int, int], Assignment] = {}
+    impossible = 0
     for employee in employees:
         for requirement in _requirements_for(employee, requirements):
             key = (employee.pk, requirement.course_id)
             new_starter = (today - employee.hired_on).days <= requirement.due_within_days
             assigned_on = employee.hired_on if new_starter else today
-            due_on = assigned_on + timedelta(days=requirement.due_within_days)
+            try:
+                due_on = assigned_on + timedelta(days=requirement.due_within_days)
+            except OverflowError:
+                impossible += 1
+                continue
             current = wanted.get(key)
             if current is None or due_on < current.due_on:
                 wanted[key] = Assignment(
@@ -61,15 +71,25 @@ def assignments_sync(*, today: date | None = None) -> dict[str, int]:
     to_reactivate = []
     for key, assignment in wanted.items():
         if key in existing and not existing[key].active:
+            try:
+                due_on = today + (assignment.due_on - assignment.assigned_on)
+            except OverflowError:
+                impossible += 1
+                continue
             previous = existing[key]
-            previous.active, previous.assigned_on = True, today
-            previous.due_on = today + (assignment.due_on - assignment.assigned_on)
+            previous.active, previous.assigned_on, previous.due_on = True, today, due_on
             to_reactivate.append(previous)
     stale = [a.pk for key, a in existing.items() if key not in wanted and a.active]
 
     Assignment.objects.bulk_create(to_create, batch_size=1000)
     Assignment.objects.bulk_update(to_reactivate, ["active", "assigned_on", "due_on"], batch_size=1000)
     Assignment.objects.filter(pk__in=stale).update(active=False)
+    if impossible:
+        logger.warning(
+            "Training sync left out %d training assignments whose deadline cannot be computed "
+            "(hire date or due-within days beyond any date)",
+            impossible,
+        )
     return {"created": len(to_create), "reactivated": len(to_reactivate), "deactivated": len(stale)}
 
 

@@ -1,0 +1,179 @@
+"""No stored row stops a periodic job: rows written past the services' checks (older data, a
+direct SQL write, a configuration value at the edge of its column) are left out with a logged
+reason, and the job still does its work for everything else.
+
+Each test writes the bad row with SQL or `update()` (no model validation) next to a good one.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from django.contrib.sessions.models import Session
+from django.utils import timezone
+
+from consequences.models import Action, Condition, Consequence, Rule, SubjectKind
+from consequences.services import consequences_overdue_notify, rules_evaluate
+from measurement.models import Deviation
+from organization.tasks import prune_expired_sessions
+from standards.notifications import acknowledgement_reminders_send
+from tests import factories
+from training.models import Assignment, Completion, Requirement
+from training.notifications import training_reminders_send
+from training.services import assignments_sync
+
+YEAR_1 = datetime(1, 1, 1, tzinfo=UTC)
+# PositiveIntegerField's largest value: the admin form accepts it, a date cannot go that far.
+HUGE_DAYS = 2_147_483_647
+
+
+@pytest.fixture
+def employee(location_a, manager):
+    return factories.EmployeeFactory(location=location_a)
+
+
+def deviation_of(employee, **extra) -> Deviation:
+    return factories.DeviationFactory(
+        observation__location=employee.location,
+        observation__employee=employee,
+        employee=employee,
+        team=employee.team,
+        **extra,
+    )
+
+
+# --------------------------------------------------------------------------- consequence rules
+
+
+def deviation_rule(**extra) -> Rule:
+    return factories.RuleFactory(
+        subject_kind=SubjectKind.EMPLOYEE,
+        condition=Condition.DEVIATION,
+        action=Action.CORRECTIVE_ACTION,
+        due_within_days=7,
+        **extra,
+    )
+
+
+def test_a_deviation_dated_in_the_year_1_is_left_out_and_the_others_are_answered(employee, caplog):
+    good = deviation_of(employee)
+    bad = deviation_of(employee)
+    Deviation.objects.filter(pk=bad.pk).update(detected_at=YEAR_1)
+    deviation_rule()
+
+    with caplog.at_level(logging.WARNING, logger="consequences.services"):
+        result = rules_evaluate()
+
+    assert result["created"] == 1
+    assert Consequence.objects.get().deviation_id == good.pk
+    assert any("1 deviation" in r.getMessage() and "left out" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    "bad_columns",
+    [
+        {"due_within_days": HUGE_DAYS},
+        {"condition": Condition.REPEATED_SHORTFALL, "period_kind": "quarter", "consecutive_periods": 32767},
+        {
+            "condition": Condition.SUSTAINED_PERFORMANCE,
+            "action": Action.RECOGNITION,
+            "period_kind": "month",
+            "consecutive_periods": 32767,
+        },
+    ],
+    ids=["due-within-days-beyond-any-date", "quarters-back-beyond-year-1", "months-back-beyond-year-1"],
+)
+def test_a_rule_whose_dates_cannot_be_computed_is_skipped_and_the_others_run(employee, bad_columns, caplog):
+    # Sorted first by name, so that it would stop every rule after it.
+    bad = deviation_rule(name="A broken rule")
+    Rule.objects.filter(pk=bad.pk).update(**bad_columns)
+    deviation_rule(name="B working rule")
+    deviation = deviation_of(employee)
+
+    with caplog.at_level(logging.ERROR, logger="consequences.services"):
+        result = rules_evaluate()
+
+    assert result["created"] == 1
+    assert Consequence.objects.get().deviation_id == deviation.pk
+    assert result["skipped"] == ["A broken rule"]
+    assert any("A broken rule" in r.getMessage() for r in caplog.records if r.levelno == logging.ERROR)
+
+
+def test_overdue_notices_go_out_whatever_the_due_dates_stored(employee, manager):
+    long_overdue = factories.ConsequenceFactory(location=employee.location, owner=manager)
+    Consequence.objects.filter(pk=long_overdue.pk).update(due_on=date(1, 1, 1))
+    factories.ConsequenceFactory(
+        location=employee.location, owner=manager, due_on=date.today() - timedelta(days=1)
+    )
+
+    result = consequences_overdue_notify()
+
+    assert (result["emails"], result["items"]) == (1, 2)
+
+
+# --------------------------------------------------------------------------- training
+
+
+def test_a_requirement_or_hire_date_beyond_any_date_does_not_stop_the_assignment_sync(location_a, caplog):
+    good_employee = factories.EmployeeFactory(location=location_a)
+    late_starter = factories.EmployeeFactory(location=location_a)
+    type(late_starter).objects.filter(pk=late_starter.pk).update(hired_on=date(9999, 12, 31))
+    good = factories.RequirementFactory(audience="everyone", due_within_days=30)
+    huge = factories.RequirementFactory(audience="everyone")
+    Requirement.objects.filter(pk=huge.pk).update(due_within_days=HUGE_DAYS)
+
+    with caplog.at_level(logging.WARNING, logger="training.services"):
+        result = assignments_sync()
+
+    # Only the pairs whose deadline can be written down are assigned: the good course to the good employee.
+    assigned = set(Assignment.objects.values_list("employee_id", "course_id"))
+    assert assigned == {(good_employee.pk, good.course_id)}
+    assert result["created"] == 1
+    assert any(
+        "3 training assignments" in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING
+    )
+    assert assignments_sync() == {"created": 0, "reactivated": 0, "deactivated": 0}
+
+
+def test_training_reminders_go_out_whatever_the_dates_stored(location_a):
+    employee = factories.EmployeeFactory(location=location_a)
+    course, far = factories.CourseFactory(), factories.CourseFactory()
+    overdue = factories.AssignmentFactory(employee=employee, course=course)
+    Assignment.objects.filter(pk=overdue.pk).update(assigned_on=date(1, 1, 1), due_on=date(1, 1, 2))
+    expiring = factories.AssignmentFactory(employee=employee, course=far)
+    completion = factories.CompletionFactory(employee=employee, course=far, status="verified")
+    Completion.objects.filter(pk=completion.pk).update(
+        completed_on=date(9999, 12, 30), expires_on=date(9999, 12, 31), reviewed_at=timezone.now()
+    )
+    assert expiring.pk
+
+    result = training_reminders_send()
+
+    assert result["emails"] == 1
+
+
+# --------------------------------------------------------------------------- standards, sessions
+
+
+def test_acknowledgement_reminders_go_out_whatever_the_dates_stored(location_a):
+    employee = factories.EmployeeFactory(location=location_a)
+    standard = factories.StandardFactory(status="active")
+    type(standard).objects.filter(pk=standard.pk).update(effective_from=date(9999, 12, 31))
+    factories.StandardFactory(status="active")
+    assert employee.pk
+
+    result = acknowledgement_reminders_send()
+
+    assert result["emails"] == 1
+
+
+def test_sessions_at_either_end_of_time_are_pruned_or_kept_and_the_job_completes(db):
+    Session.objects.create(session_key="a" * 32, session_data="", expire_date=YEAR_1)
+    Session.objects.create(
+        session_key="b" * 32, session_data="", expire_date=datetime(9999, 12, 31, 23, 59, tzinfo=UTC)
+    )
+
+    assert prune_expired_sessions() == 1
+    assert list(Session.objects.values_list("session_key", flat=True)) == ["b" * 32]
