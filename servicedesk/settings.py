@@ -6,6 +6,7 @@ transport, console email). Production (DEBUG off) refuses to start without its s
 
 from datetime import date, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
@@ -127,6 +128,66 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+# --- Cache ------------------------------------------------------------------------------
+# Rate limits count in the default cache, so it must be one cache for every process and host:
+# Redis on REDIS_URL whenever that is set. Local memory (each process counts on its own) is
+# only the development default. CACHE_URL chooses another: redis://host:6379/1, locmem://,
+# dummy:// (caches nothing, limits nothing), or any scheme django-environ knows.
+_CACHE_SCHEME_ALIASES = {"locmem": "locmemcache", "dummy": "dummycache", "file": "filecache", "db": "dbcache"}
+# memcache:// names a backend Django no longer has; pymemcache:// is its successor.
+_CACHE_SCHEMES = set(environ.Env.CACHE_SCHEMES) - {"memcache"} | set(_CACHE_SCHEME_ALIASES)
+
+
+def _without_password(url: str) -> str:
+    """The URL fit for an error message: its password, if any, replaced by ***."""
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return url
+    return url.replace(f":{password}@", ":***@", 1) if password else url
+
+
+def env_cache(name: str, default: str, default_from: str) -> dict:
+    """A cache from a URL in the environment (`name`, else `default`, read from the variable
+    `default_from`); a bad URL stops start-up naming the variable it came from."""
+    raw = env.str(name, default="").strip()
+    if not raw:
+        raw, name = default, default_from
+    config, problem = None, None
+    try:
+        parts = urlsplit(raw)
+        scheme = _CACHE_SCHEME_ALIASES.get(parts.scheme, parts.scheme)
+        if parts.scheme not in _CACHE_SCHEMES:
+            problem = f"unsupported scheme “{parts.scheme}”" if parts.scheme else "no scheme"
+        elif scheme.startswith(("redis", "valkey")) and not (parts.hostname or parts.path.strip("/")):
+            problem = "no host"
+        else:
+            config = environ.Env.cache_url_config(scheme + raw[len(parts.scheme) :])
+    except (ValueError, ImproperlyConfigured) as exc:
+        problem = str(exc)
+    if config is None:
+        raise ImproperlyConfigured(
+            f"{name} must be a cache URL such as redis://host:6379/1 or locmem://, "
+            f"got “{_without_password(raw)}” ({problem})"
+        )
+    # django-environ keeps the lower-case query names the Redis backend wants for its options,
+    # which would hide ?key_prefix= and ?timeout= from Django itself.
+    for option in ("key_prefix", "timeout", "version"):
+        if option in config:
+            config[option.upper()] = config.pop(option)
+    if config["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+        # A Redis that stops answering costs a request two seconds, not a hung worker.
+        config.setdefault("OPTIONS", {}).setdefault("socket_connect_timeout", 2)
+        config["OPTIONS"].setdefault("socket_timeout", 2)
+    config.setdefault("KEY_PREFIX", env.str("CACHE_KEY_PREFIX", default="").strip() or "servicedesk")
+    return config
+
+
+if _redis_url := env.str("REDIS_URL", default="").strip():
+    CACHES = {"default": env_cache("CACHE_URL", _redis_url, "REDIS_URL")}
+else:
+    CACHES = {"default": env_cache("CACHE_URL", "locmem://servicedesk", "CACHE_URL")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -382,12 +443,11 @@ INTAKE_EARLIEST = env_date("INTAKE_EARLIEST", "2000-01-01")
 
 # --- Public pages ----------------------------------------------------------------------
 # The customer feedback form takes at most FEEDBACK_RATE_LIMIT submissions per client address
-# in FEEDBACK_RATE_WINDOW_SECONDS. The count lives in the default cache: LocMemCache is per
-# process, so production with several processes must set CACHES to a shared cache (Redis).
+# in FEEDBACK_RATE_WINDOW_SECONDS, counted in the default cache (see Cache: shared on Redis).
 FEEDBACK_RATE_LIMIT = env_int("FEEDBACK_RATE_LIMIT", 5)
 FEEDBACK_RATE_WINDOW_SECONDS = env_int("FEEDBACK_RATE_WINDOW_SECONDS", 10 * 60)
 # Reverse proxies in front of the app that append the client's address to X-Forwarded-For;
-# 0 means the app is reached directly and REMOTE_ADDR is the client.
+# 0 means the app is reached directly and REMOTE_ADDR is the client. The login lockout uses it too.
 FEEDBACK_TRUSTED_PROXIES = env_int("FEEDBACK_TRUSTED_PROXIES", 0)
 
 # --- Forms, API -----------------------------------------------------------------------
