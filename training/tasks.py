@@ -1,5 +1,4 @@
 from celery import shared_task
-from django.db import transaction
 
 from .notifications import training_reminders_send
 from .services import assignments_sync
@@ -8,10 +7,7 @@ from .services import assignments_sync
 @shared_task(acks_late=True)
 def sync_assignments() -> dict[str, int]:
     """Periodic housekeeping: keep every employee's training assignments in step with requirements."""
-    # One transaction: a worker lost mid-run leaves nothing half-synced, and the redelivered run
-    # starts from the same rows (the sync is idempotent).
-    with transaction.atomic():
-        return assignments_sync()
+    return assignments_sync()
 
 
 @shared_task(acks_late=True)
