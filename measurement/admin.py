@@ -6,8 +6,13 @@ scorecards are written only by the rollup. Admin therefore shows them read-only.
 """
 
 from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
+from django.db.models import Q
 from django.urls import reverse
+from django.utils import formats, timezone
 from django.utils.html import format_html
+
+from organization.validators import earliest_timestamp, latest_timestamp
 
 from .models import (
     Deviation,
@@ -30,6 +35,46 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+def shown_time(value):
+    """A stored time as admin shows it: in local time, or in UTC when it has no local time that
+    Python can hold (a year-1 or year-9999 row written past intake, listed as quarantined)."""
+    try:
+        return formats.localize(timezone.template_localtime(value))
+    except (OverflowError, ValueError):
+        return f"{value.isoformat()} (UTC)"
+
+
+class EvidenceTimesChangeList(ChangeList):
+    """A changelist whose date drill-down steps aside while a row lies outside the intake window:
+    Django's drill-down converts every row's time to a local year, and such a row has none."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        field = self.model_admin.evidence_time
+        outside = Q(**{f"{field}__lt": earliest_timestamp()}) | Q(**{f"{field}__gt": latest_timestamp()})
+        if self.date_hierarchy and self.queryset.filter(outside).exists():
+            self.date_hierarchy = None
+
+
+class EvidenceTimesMixin:
+    """Evidence times shown without failing on a row dated outside the intake window (list, detail)."""
+
+    evidence_time = ""
+
+    def get_changelist(self, request, **kwargs):
+        return EvidenceTimesChangeList
+
+    def get_exclude(self, request, obj=None):
+        return [*(super().get_exclude(request, obj) or ()), self.evidence_time]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "shown_evidence_time"]
+
+    @admin.display(description="time")
+    def shown_evidence_time(self, obj):
+        return shown_time(getattr(obj, self.evidence_time))
 
 
 class EvaluationObservationInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -93,11 +138,12 @@ class EvaluationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Observation)
-class ObservationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ObservationAdmin(EvidenceTimesMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Immutable evidence: a correction is a new observation that supersedes this one."""
 
+    evidence_time = "observed_at"
     list_display = (
-        "observed_at",
+        "observed",
         "standard_code",
         "location_code",
         "team",
@@ -123,6 +169,10 @@ class ObservationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     date_hierarchy = "observed_at"
     show_full_result_count = False
 
+    @admin.display(description="observed at", ordering="observed_at")
+    def observed(self, obj):
+        return shown_time(obj.observed_at)
+
     @admin.display(description="standard", ordering="standard__code")
     def standard_code(self, obj):
         return obj.standard.code
@@ -137,11 +187,12 @@ class ObservationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Feedback)
-class FeedbackAdmin(admin.ModelAdmin):
+class FeedbackAdmin(EvidenceTimesMixin, admin.ModelAdmin):
     """Customers' own words are never edited. Deleting stays possible, for erasure requests."""
 
+    evidence_time = "submitted_at"
     list_display = (
-        "submitted_at",
+        "submitted",
         "touchpoint",
         "location",
         "csat",
@@ -154,6 +205,10 @@ class FeedbackAdmin(admin.ModelAdmin):
     list_select_related = ("touchpoint", "location")
     search_fields = ("comment", "contact_name", "contact_email", "external_id")
     date_hierarchy = "submitted_at"
+
+    @admin.display(description="submitted at", ordering="submitted_at")
+    def submitted(self, obj):
+        return shown_time(obj.submitted_at)
 
     @admin.display(description="comment")
     def short_comment(self, obj):

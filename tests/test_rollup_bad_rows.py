@@ -272,3 +272,25 @@ def test_program_health_says_nothing_of_quarantine_when_there_is_none(org, admin
     scorecards_rollup(full=True)
 
     assert [d.text for d in measurement_details(admin) if "left out" in d.text] == []
+
+
+def test_admin_opens_the_rows_left_out_and_their_lists(org, admin, client):
+    observation = write_observation(org, observed_at=YEAR_1)
+    feedback = write_feedback(org, submitted_at=YEAR_9999)
+    client.force_login(admin)
+
+    pages = {
+        url: client.get(url)
+        for url in [
+            reverse("admin:measurement_observation_changelist"),
+            reverse("admin:measurement_observation_change", args=[observation]),
+            reverse("admin:measurement_feedback_changelist"),
+            reverse("admin:measurement_feedback_change", args=[feedback]),
+        ]
+    }
+
+    assert {url: page.status_code for url, page in pages.items()} == dict.fromkeys(pages, 200)
+    # The year-1 time has no local time (London's offset then was −0:01:15): shown in UTC.
+    shown = [page.content.decode() for page in pages.values()]
+    assert ["0001-01-01T00:00:00+00:00 (UTC)" in text for text in shown] == [True, True, False, False]
+    assert all("9999" in text for text in shown[2:])
