@@ -64,6 +64,13 @@ everything from a single snapshot.)
 Full (``full=True``, and the first run ever): recomputes every period and deletes scorecards of
 periods or grains that no longer have evidence.
 
+Rows no run can count (`CountableWindow`: a time outside INTAKE_EARLIEST .. now + tolerance, a
+value the column cannot hold) are left out of every aggregate by the same WHERE in both paths,
+so one such row, written past intake, no longer stops the rollup. Each run lists the ones it reads
+(recorded since the watermark, or all on a full run) in `QuarantinedRow` with one
+INSERT … SELECT … ON CONFLICT and logs one warning with the counts per table and reason; admin
+lists them and program health shows how many there are.
+
 Either way the result equals a full rebuild: each recomputed period is recomputed for every grain,
 scorecards whose values changed are upserted (which keeps scorecard ids stable: consequences cite
 them), those that came out the same are left alone (no write, no dead row, ``computed_at`` kept),
@@ -92,7 +99,8 @@ keeps all of that inside the server:
 - planner settings for the run's transaction only: ``work_mem`` for the hash tables, hash rather
   than merge joins, no JIT (compiling this statement costs seconds).
 A run costs about ten queries whatever it touches (and one DELETE per ``BATCH_SIZE`` stale
-scorecards); a run with nothing new skips the statement.
+scorecards), the listing of rows left out included (one INSERT, a DELETE on full runs, a count
+when there are any); a run with nothing new skips the statement.
 
 On SQLite (development, most tests) and any other database the portable path,
 `_recompute_with_orm`, computes every aggregate as one ORM ``GROUP BY`` per grain and period kind
