@@ -46,7 +46,8 @@ def signed_in(client) -> bool:
 
 def test_the_settings_apply_the_documented_defaults(settings):
     assert settings.AXES_FAILURE_LIMIT == LIMIT
-    assert settings.AXES_COOLOFF_TIME == timedelta(minutes=15)
+    cool_off = settings.AXES_COOLOFF_TIME
+    assert cool_off == timedelta(minutes=15)
     assert settings.AXES_LOCKOUT_PARAMETERS == [["username", "ip_address"]]
     assert settings.AUTHENTICATION_BACKENDS[0] == "axes.backends.AxesStandaloneBackend"
     # Kept in the database: every process and host sees the same count.
@@ -282,3 +283,22 @@ def test_a_bad_limit_stops_start_up_naming_the_variable(tmp_path, environment, m
 
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_the_schema_documents_the_token_endpoints_answers(manager):
+    api = APIClient()
+    api.force_authenticate(manager)
+    schema = api.get(reverse("api:schema"), {"format": "json"}).json()
+
+    post = schema["paths"][TOKEN]["post"]
+
+    assert {"200", "400", "429"} <= set(post["responses"])
+    locked = post["responses"]["429"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert set(schema["components"]["schemas"][locked]["properties"]) == {
+        "detail",
+        "locked_until",
+        "retry_after",
+    }
+    body = post["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    username = schema["components"]["schemas"][body]["properties"]["username"]
+    assert username["maxLength"] == 150
