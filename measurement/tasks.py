@@ -10,14 +10,18 @@ from .services.rollup import scorecards_rollup
 # rolled back with its transaction, and the next one recomputes the same periods. The longest task,
 # so its limits are named: the settings' own, which the visibility timeout is checked against.
 @shared_task(
+    bind=True,
     acks_late=True,
     soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
     time_limit=settings.CELERY_TASK_TIME_LIMIT,
 )
-def rollup_scorecards(full: bool = False) -> dict:
+def rollup_scorecards(self, full: bool = False) -> dict:
     """Roll observations and feedback up into scorecards (incremental, or everything with `full`).
 
     Safe to run twice or overlapping: runs are serialised by a database lock and rewrite the same rows.
+    A redelivered message runs as a full rebuild: the lost delivery may have committed its run and
+    died before sending the follow-up, and a full run evaluates every consequence rule again.
     Returns a small summary: periods recomputed, rows written and deleted, duration, watermark.
     """
-    return scorecards_rollup(full=full).summary()
+    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+    return scorecards_rollup(full=full or redelivered).summary()

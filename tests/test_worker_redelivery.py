@@ -136,6 +136,24 @@ def test_a_rollup_run_again_changes_nothing():
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("redelivered", "full"), [(False, False), (True, True)])
+def test_a_redelivered_rollup_rebuilds_everything(redelivered, full):
+    # The delivery that was lost may have committed its run and died before sending the follow-up;
+    # only a full run (which evaluates every consequence rule) is sure to make up for it.
+    org = make_org()
+    evidence(org, start=SPRING, days=5, observations=30, answers=10)
+    scorecards_rollup()
+
+    rollup_scorecards.push_request(delivery_info={"redelivered": redelivered})
+    try:
+        summary = rollup_scorecards.run()
+    finally:
+        rollup_scorecards.pop_request()
+
+    assert summary["full"] is full
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_sync_that_dies_mid_way_leaves_nothing_half_written_and_the_rerun_completes(monkeypatch):
     factories.EmployeeFactory()
     factories.EmployeeFactory()
@@ -292,6 +310,8 @@ def test_a_rollup_whose_worker_is_killed_runs_again_after_a_restart_and_equals_a
     # given: committed evidence, and a worker whose broker hands unacknowledged messages back fast
     org = make_org()
     evidence(org, start=SPRING, days=15, observations=150, answers=60)
+    scorecards_rollup()  # the first run ever; the one killed below would be incremental
+    evidence(org, seed=2, start=SPRING + timedelta(days=5), days=20, observations=80, answers=20)
     queue = f"test-kill-{uuid.uuid4().hex}"
     env = clean_environment(
         SERVICEDESK_VAR_DIR=str(tmp_path / "var"),
@@ -344,6 +364,7 @@ def test_a_rollup_whose_worker_is_killed_runs_again_after_a_restart_and_equals_a
     assert VISIBILITY_TIMEOUT - 1 <= rerun - delivered <= VISIBILITY_TIMEOUT + RESTORE_INTERVAL + 20
     assert f"Task measurement.tasks.rollup_scorecards[{result.id}] received" in first.output()
     assert f"Task measurement.tasks.rollup_scorecards[{result.id}] succeeded" in second.output()
+    # redelivered, it rebuilt everything (and so asked for every consequence rule to be evaluated)
     assert summary["full"] is True and summary["rows_written"] > 0
     assert_matches_independent_count()
     after_redelivery = snapshot()
