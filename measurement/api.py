@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
 from django.db.models import Prefetch
 from drf_spectacular.utils import (
@@ -215,7 +217,12 @@ def _intake_responses(result: type[serializers.Serializer]) -> dict:
             IntakeErrorsSerializer, description="Bad items, each listed; nothing was saved."
         ),
         403: OpenApiResponse(DetailSerializer, description="Staff accounts may not record evidence."),
-        413: OpenApiResponse(DetailSerializer, description=f"More than {MAX_BATCH:,} items in one call."),
+        413: OpenApiResponse(
+            DetailSerializer,
+            description=f"More than {MAX_BATCH:,} items in one call, or a body over "
+            f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes; nothing was saved.",
+        ),
+        415: OpenApiResponse(DetailSerializer, description="The body is not sent as application/json."),
     }
 
 
@@ -242,24 +249,44 @@ def _too_many(what: str, count: int) -> IntakeRefused:
     )
 
 
-def _bad_items(errors: list[RowError]) -> IntakeRefused:
+def _bad_items(errors: list[RowError], detail: str | None = None) -> IntakeRefused:
     count = len({error.row for error in errors})
     return IntakeRefused(
         status.HTTP_400_BAD_REQUEST,
         {
-            "detail": f"{count} item{'s' if count != 1 else ''} with errors, so nothing was saved.",
+            "detail": detail or f"{count} item{'s' if count != 1 else ''} with errors, so nothing was saved.",
             "errors": [{"index": e.row, "field": e.field, "message": e.message} for e in errors],
         },
     )
 
 
-def request_items(data: Any) -> list[Mapping[str, Any]]:
-    """The body as a list of items: a JSON object is one item, a JSON list a batch (≤ MAX_BATCH)."""
+def _body_error(message: str) -> IntakeRefused:
+    return _bad_items([RowError(0, "__all__", message)], detail=f"{message} Nothing was saved.")
+
+
+def _body(request) -> Any:
+    """The parsed JSON body; a body that is too large or not JSON is refused like a bad item."""
+    try:
+        return request.data
+    except RequestDataTooBig:
+        raise _refuse(
+            f"The body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes: nothing was saved; "
+            "send the items in smaller batches.",
+            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        ) from None
+    except exceptions.ParseError as error:
+        raise _body_error(str(error.detail)) from None
+
+
+def request_items(request) -> list[Mapping[str, Any]]:
+    """The body as a list of items: a JSON object is one item, a JSON list a batch (≤ MAX_BATCH).
+    Whatever else the body is, it is reported as item 0, so every 400 has the same shape."""
+    data = _body(request)
     items = [data] if isinstance(data, Mapping) else data
     if not isinstance(items, list):
-        raise _refuse("Send a JSON object or a list of JSON objects.")
+        raise _body_error("Send a JSON object or a list of JSON objects.")
     if not items:
-        raise _refuse("The list is empty: send at least one item.")
+        raise _body_error("The list is empty: send at least one item.")
     if len(items) > MAX_BATCH:
         raise _too_many("items", len(items))
     not_objects = [
@@ -528,6 +555,8 @@ class EvaluationSerializer(serializers.ModelSerializer):
 class FeedbackSerializer(serializers.ModelSerializer):
     touchpoint = serializers.CharField(source="touchpoint.slug", read_only=True)
     location = serializers.CharField(source="location.code", read_only=True)
+    # Not `format: email`: it is empty when the customer left none.
+    contact_email = serializers.CharField(read_only=True, help_text="Empty when the customer left none.")
 
     class Meta:
         model = Feedback
@@ -605,6 +634,8 @@ class ScopedReadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     permission_classes = [permissions.IsAuthenticated, CanRecordEvidence]
     parser_classes = [JSONParser]  # items are JSON objects; forms could not express a batch
+    # Any path segment reaches the view, so a malformed id is a JSON 404 like an unknown one.
+    lookup_value_regex = "[^/]+"
 
     input_serializer_class: type[serializers.Serializer] | None = None  # documents a POST item
 
@@ -652,7 +683,7 @@ class ObservationViewSet(ScopedReadViewSet):
         ).order_by("-observed_at", "-pk")
 
     def create(self, request, *args, **kwargs):
-        items = request_items(request.data)
+        items = request_items(request)
         scope = PostingScope(request.user)
         result = observations_ingest(
             enumerate(items), recorded_by=request.user, lookups=scope.lookups(), max_rows=MAX_BATCH
@@ -687,7 +718,7 @@ class EvaluationViewSet(ScopedReadViewSet):
         )
 
     def create(self, request, *args, **kwargs):
-        items = request_items(request.data)
+        items = request_items(request)
         payload = evaluations_record(items, user=request.user, scope=PostingScope(request.user))
         return stored(EvaluationResultSerializer(payload).data)
 
@@ -711,7 +742,7 @@ class FeedbackViewSet(ScopedReadViewSet):
         return Feedback.objects.select_related("touchpoint", "location").order_by("-submitted_at", "-pk")
 
     def create(self, request, *args, **kwargs):
-        items = request_items(request.data)
+        items = request_items(request)
         scope = PostingScope(request.user)
         result = feedback_ingest(enumerate(items), lookups=scope.lookups(), max_rows=MAX_BATCH)
         if result.errors:

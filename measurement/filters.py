@@ -12,16 +12,24 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 import django_filters
-from django import forms
 from django.utils import timezone
+
+from organization.api import IdFilter, StrictFilterSet, StrictQueryForm, TextFilter
 
 from .models import Evaluation, EvaluationMethod, Feedback, Observation, PeriodKind, Scorecard, Source
 from .services.rollup import period_end, period_start
 
 
 def day_start(day: date) -> datetime:
-    """Midnight at the start of `day` in the organisation's time zone."""
+    """Midnight at the start of `day` in the organisation's time zone. The first and last days
+    a date can hold are moved in by one, so that the offset to UTC cannot leave the calendar;
+    no evidence lies that far out, so the filter means the same."""
+    day = min(max(day, date.min + timedelta(days=1)), date.max - timedelta(days=1))
     return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def day_after(day: date) -> date:
+    return day if day == date.max else day + timedelta(days=1)
 
 
 def _on_or_after(field_name: str):
@@ -37,12 +45,12 @@ def _on_or_before(field_name: str):
     """A filter method: `field_name` on or before the given day, the whole day included."""
 
     def apply(queryset, name, value):
-        return queryset.filter(**{f"{field_name}__lt": day_start(value + timedelta(days=1))})
+        return queryset.filter(**{f"{field_name}__lt": day_start(day_after(value))})
 
     return apply
 
 
-class PeriodForm(forms.Form):
+class PeriodForm(StrictQueryForm):
     """Checks that `period_kind` and `period_start` come together and name a real period."""
 
     def clean(self):
@@ -60,7 +68,7 @@ class PeriodForm(forms.Form):
         return data
 
 
-class ObservationFilter(django_filters.FilterSet):
+class ObservationFilter(StrictFilterSet):
     observed_after = django_filters.DateFilter(
         method=_on_or_after("observed_at"), help_text="Observed on or after this day."
     )
@@ -73,64 +81,66 @@ class ObservationFilter(django_filters.FilterSet):
     period_start = django_filters.DateFilter(
         method="filter_period", help_text="First day of the period (a Monday for weeks, the 1st for months)."
     )
-    location = django_filters.CharFilter(field_name="location__code", lookup_expr="iexact")
-    team = django_filters.NumberFilter(field_name="team_id")
-    employee = django_filters.CharFilter(field_name="employee__employee_number", lookup_expr="iexact")
-    standard = django_filters.CharFilter(field_name="standard__code", lookup_expr="iexact")
-    touchpoint = django_filters.CharFilter(field_name="touchpoint__slug")
+    location = TextFilter(field_name="location__code", lookup_expr="iexact")
+    team = IdFilter(field_name="team_id")
+    employee = TextFilter(field_name="employee__employee_number", lookup_expr="iexact")
+    standard = TextFilter(field_name="standard__code", lookup_expr="iexact")
+    touchpoint = TextFilter(field_name="touchpoint__slug")
     passed = django_filters.BooleanFilter()
     source = django_filters.ChoiceFilter(choices=Source.choices)
-    evaluation = django_filters.NumberFilter(field_name="evaluation_id")
+    evaluation = IdFilter(field_name="evaluation_id")
 
     class Meta:
         model = Observation
         fields = []
-        form = PeriodForm
+        form = PeriodForm  # a StrictQueryForm
 
     def filter_period(self, queryset, name, value):
         # Both parameters arrive here; the form has checked they come together.
         if name == "period_start":
             return queryset
         start = self.form.cleaned_data["period_start"]
-        return queryset.filter(
-            observed_at__gte=day_start(start), observed_at__lt=day_start(period_end(value, start))
-        )
+        try:
+            end = period_end(value, start)
+        except (OverflowError, ValueError):  # the period runs past the last day a date can hold
+            end = date.max
+        return queryset.filter(observed_at__gte=day_start(start), observed_at__lt=day_start(end))
 
 
-class EvaluationFilter(django_filters.FilterSet):
+class EvaluationFilter(StrictFilterSet):
     evaluated_after = django_filters.DateFilter(
         method=_on_or_after("evaluated_at"), help_text="Evaluated on or after this day."
     )
     evaluated_before = django_filters.DateFilter(
         method=_on_or_before("evaluated_at"), help_text="Evaluated on or before this day."
     )
-    location = django_filters.CharFilter(field_name="location__code", lookup_expr="iexact")
-    team = django_filters.NumberFilter(field_name="team_id")
-    employee = django_filters.CharFilter(field_name="employee__employee_number", lookup_expr="iexact")
+    location = TextFilter(field_name="location__code", lookup_expr="iexact")
+    team = IdFilter(field_name="team_id")
+    employee = TextFilter(field_name="employee__employee_number", lookup_expr="iexact")
     method = django_filters.ChoiceFilter(choices=EvaluationMethod.choices)
     passed = django_filters.BooleanFilter()
 
-    class Meta:
+    class Meta(StrictFilterSet.Meta):
         model = Evaluation
         fields = []
 
 
-class FeedbackFilter(django_filters.FilterSet):
+class FeedbackFilter(StrictFilterSet):
     submitted_after = django_filters.DateFilter(
         method=_on_or_after("submitted_at"), help_text="Submitted on or after this day."
     )
     submitted_before = django_filters.DateFilter(
         method=_on_or_before("submitted_at"), help_text="Submitted on or before this day."
     )
-    location = django_filters.CharFilter(field_name="location__code", lookup_expr="iexact")
-    touchpoint = django_filters.CharFilter(field_name="touchpoint__slug")
+    location = TextFilter(field_name="location__code", lookup_expr="iexact")
+    touchpoint = TextFilter(field_name="touchpoint__slug")
 
-    class Meta:
+    class Meta(StrictFilterSet.Meta):
         model = Feedback
         fields = []
 
 
-class ScorecardFilter(django_filters.FilterSet):
+class ScorecardFilter(StrictFilterSet):
     period_kind = django_filters.ChoiceFilter(choices=PeriodKind.choices)
     period_start = django_filters.DateFilter()
     period_start_after = django_filters.DateFilter(
@@ -140,12 +150,12 @@ class ScorecardFilter(django_filters.FilterSet):
         field_name="period_start", lookup_expr="lte", help_text="Periods starting on or before this day."
     )
     grain = django_filters.ChoiceFilter(choices=Scorecard._meta.get_field("grain").choices)
-    location = django_filters.CharFilter(field_name="location__code", lookup_expr="iexact")
-    team = django_filters.NumberFilter(field_name="team_id")
-    employee = django_filters.CharFilter(field_name="employee__employee_number", lookup_expr="iexact")
-    standard = django_filters.CharFilter(field_name="standard__code", lookup_expr="iexact")
-    touchpoint = django_filters.CharFilter(field_name="touchpoint__slug")
+    location = TextFilter(field_name="location__code", lookup_expr="iexact")
+    team = IdFilter(field_name="team_id")
+    employee = TextFilter(field_name="employee__employee_number", lookup_expr="iexact")
+    standard = TextFilter(field_name="standard__code", lookup_expr="iexact")
+    touchpoint = TextFilter(field_name="touchpoint__slug")
 
-    class Meta:
+    class Meta(StrictFilterSet.Meta):
         model = Scorecard
         fields = []

@@ -454,14 +454,29 @@ FEEDBACK_TRUSTED_PROXIES = env_int("FEEDBACK_TRUSTED_PROXIES", 0)
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
+# API throttling (servicedesk/throttling.py): API_RATE_USER requests per signed-in user or token, and
+# API_RATE_ANON requests without credentials per client address, as "<n>/<second|minute|hour|day>";
+# counted in the default cache, so shared by every process when that is Redis. Over it: 429.
+API_RATE_USER = env.str("API_RATE_USER", default="600/minute")
+API_RATE_ANON = env.str("API_RATE_ANON", default="60/minute")
+for _name, _rate in (("API_RATE_USER", API_RATE_USER), ("API_RATE_ANON", API_RATE_ANON)):
+    _count, _, _period = _rate.partition("/")
+    if not (_count.isdigit() and int(_count) > 0 and _period in {"second", "minute", "hour", "day"}):
+        raise ImproperlyConfigured(
+            f"{_name} must be a number of requests per second, minute, hour or day, e.g. 600/minute; got “{_rate}”"
+        )
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
+        # Last: reached only by requests without credentials, which it throttles per address.
+        "servicedesk.throttling.AnonymousAddressThrottle",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_THROTTLE_CLASSES": ["servicedesk.throttling.UserThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"user": API_RATE_USER, "anon": API_RATE_ANON},
+    "DEFAULT_SCHEMA_CLASS": "servicedesk.api_schema.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "servicedesk.pagination.PageNumbers",
     "PAGE_SIZE": 100,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
 }
@@ -476,6 +491,11 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The address throttle is listed as an authentication class but authenticates nobody.
+    "AUTHENTICATION_WHITELIST": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     # Tag operations by resource (observations, feedback, …) rather than by "v1".
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
     # Swagger UI is vendored in static/vendor/swagger-ui/ (the /api/docs/ page works offline); the

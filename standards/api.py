@@ -5,9 +5,9 @@ Drafts are work in progress that intake refuses, so only admins see them.
 
 from __future__ import annotations
 
-import django_filters
 from rest_framework import serializers, viewsets
 
+from organization.api import StrictFilterSet, TextFilter
 from organization.models import Role
 from organization.scope import role_of
 
@@ -45,12 +45,12 @@ class StandardSerializer(serializers.ModelSerializer):
         ]
 
 
-class StandardFilter(django_filters.FilterSet):
-    touchpoint = django_filters.CharFilter(
+class StandardFilter(StrictFilterSet):
+    touchpoint = TextFilter(
         field_name="touchpoints__slug", distinct=True, help_text="Slug of a touchpoint the standard covers."
     )
 
-    class Meta:
+    class Meta(StrictFilterSet.Meta):
         model = Standard
         fields = ["status", "non_negotiable", "touchpoint"]
 
@@ -59,6 +59,7 @@ class StandardViewSet(viewsets.ReadOnlyModelViewSet):
     """Service standards with their measure; drafts only for admins."""
 
     serializer_class = StandardSerializer
+    lookup_value_regex = "[^/]+"  # a malformed id is a JSON 404 like an unknown one
     filterset_class = StandardFilter
     queryset = Standard.objects.none()  # for the schema; requests use get_queryset
 

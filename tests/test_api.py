@@ -2,10 +2,13 @@
 posting), reads scoped to the token's owner, filters, and a query count that does not grow
 with the page."""
 
+import json
 from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -17,6 +20,7 @@ from measurement.models import Deviation, Evaluation, Feedback, Observation
 from measurement.services.intake import MAX_BATCH
 from standards.models import Comparator, MeasureKind, Status
 from tests import factories
+from tests.test_settings import start_django
 
 WHEN = "2026-03-02T10:15:00+00:00"
 
@@ -266,6 +270,7 @@ def test_a_batch_over_the_maximum_is_refused_whole(manager, world):
     assert not Observation.objects.exists()
 
 
+@pytest.mark.parametrize("endpoint", ["observation-list", "feedback-list", "evaluation-list"])
 @pytest.mark.parametrize(
     ("body", "message"),
     [
@@ -273,10 +278,14 @@ def test_a_batch_over_the_maximum_is_refused_whole(manager, world):
         ([], "The list is empty: send at least one item."),
     ],
 )
-def test_a_body_that_is_not_items_is_refused(manager, world, body, message):
-    response = client_for(manager).post(url("observation-list"), body, format="json")
+def test_a_body_that_is_not_items_is_refused_as_item_0(manager, world, endpoint, body, message):
+    # Every 400 of the intake endpoints has the same shape: errors by index and field.
+    response = client_for(manager).post(url(endpoint), body, format="json")
     assert response.status_code == 400
-    assert response.json() == {"detail": message}
+    assert response.json() == {
+        "detail": f"{message} Nothing was saved.",
+        "errors": [{"index": 0, "field": "__all__", "message": message}],
+    }
 
 
 def test_items_that_are_not_objects_are_reported_by_index(manager, world):
@@ -288,9 +297,30 @@ def test_items_that_are_not_objects_are_reported_by_index(manager, world):
     assert not Observation.objects.exists()
 
 
-def test_malformed_json_is_a_400(manager, world):
-    response = client_for(manager).post(url("observation-list"), data="[{", content_type="application/json")
+@pytest.mark.parametrize("endpoint", ["observation-list", "feedback-list", "evaluation-list"])
+def test_malformed_json_is_a_400_naming_item_0(manager, world, endpoint):
+    response = client_for(manager).post(url(endpoint), data="[{", content_type="application/json")
     assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert (error["index"], error["field"]) == (0, "__all__")
+    assert error["message"].startswith("JSON parse error")
+    assert not Observation.objects.exists()
+
+
+@pytest.mark.parametrize("endpoint", ["observation-list", "feedback-list", "evaluation-list"])
+def test_a_body_over_the_upload_limit_is_a_413_in_json(manager, world, settings, endpoint):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    body = [obs(passed=True, comment="x" * 500) for _ in range(30)]
+    response = client_for(manager).post(url(endpoint), body, format="json")
+    assert response.status_code == 413
+    assert response.json()["detail"].startswith("The body is larger than 10,000 bytes")
+    assert not Observation.objects.exists()
+
+
+def test_text_sent_as_a_form_is_a_415(manager, world):
+    response = client_for(manager).post(url("observation-list"), obs(passed=True), format="multipart")
+    assert response.status_code == 415
+    assert response.json()["detail"].startswith("Unsupported media type")
     assert not Observation.objects.exists()
 
 
@@ -362,6 +392,12 @@ def test_an_admin_may_post_for_any_location(admin, world):
 
 
 # --- posting feedback ------------------------------------------------------------------------------
+
+
+def test_feedback_without_contact_details_reads_back_with_an_empty_email(manager, world):
+    client_for(manager).post(url("feedback-list"), feedback(), format="json")
+    [row] = client_for(manager).get(url("feedback-list")).json()["results"]
+    assert row["contact_email"] == ""
 
 
 def test_feedback_is_stored_single_or_batch_and_idempotently(manager, world):
@@ -668,6 +704,57 @@ def test_a_bad_filter_is_a_400_naming_the_parameter(admin, params, field):
     assert field in response.json()
 
 
+@pytest.mark.parametrize(
+    ("endpoint", "params", "field"),
+    [
+        ("observation-list", {"passed": "maybe"}, "passed"),
+        ("observation-list", {"passed": ""}, "passed"),
+        ("observation-list", {"team": "1.5"}, "team"),
+        ("observation-list", {"observed_before": ""}, "observed_before"),
+        ("evaluation-list", {"method": ""}, "method"),
+        ("location-list", {"active": "null"}, "active"),
+        ("standard-list", {"non_negotiable": "yes"}, "non_negotiable"),
+        ("touchpoint-list", {"active": "maybe"}, "active"),
+    ],
+)
+def test_a_filter_value_that_is_not_of_its_type_is_a_400_not_ignored(admin, endpoint, params, field):
+    # django-filter alone reads these as "no filter" and lists everything.
+    response = client_for(admin).get(url(endpoint), params)
+    assert response.status_code == 400
+    assert field in response.json()
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"observed_before": "9999-12-31"},
+        {"observed_after": "0001-01-01"},
+        {"period_kind": "quarter", "period_start": "9999-10-01"},
+        {"period_kind": "day", "period_start": "9999-12-31"},
+    ],
+)
+def test_the_first_and_last_days_a_date_can_hold_filter_without_an_error(admin, world, location_a, params):
+    factories.ObservationFactory(location=location_a, observed_at=_at(date(2026, 3, 10)))
+    response = client_for(admin).get(url("observation-list"), params)
+    assert response.status_code == 200
+    expected = 1 if set(params) <= {"observed_before", "observed_after"} else 0
+    assert response.json()["count"] == expected
+
+
+def test_an_empty_page_number_is_a_404_like_any_page_that_is_not_one(admin):
+    response = client_for(admin).get(url("observation-list"), {"page": ""})
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Invalid page."}
+
+
+@pytest.mark.parametrize("kind", [e.removesuffix("-list") for e in LIST_ENDPOINTS])
+def test_a_malformed_id_is_a_404_in_json(admin, kind):
+    response = client_for(admin).get(f"{url(f'{kind}-list')}1.5e3/")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert "detail" in response.json()
+
+
 def test_feedback_is_filtered(admin, world, location_a, location_b):
     other = factories.TouchpointFactory(slug="phone")
     a = factories.FeedbackFactory(
@@ -830,3 +917,87 @@ def test_a_list_page_costs_the_same_queries_for_5_or_50_rows(
 
     assert many_rows >= few_rows + 45
     assert many == few
+
+
+# --- throttling ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def low_rates(settings):
+    """Rates a test reaches in a few requests, counted from nothing and forgotten afterwards."""
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"user": "3/minute", "anon": "2/minute"},
+    }
+    forget_throttle_counts()
+    yield
+    forget_throttle_counts()
+
+
+def forget_throttle_counts():
+    users = get_user_model().objects.values_list("pk", flat=True)
+    cache.delete_many(
+        [f"throttle_user_{pk}" for pk in users]
+        + [f"throttle_anon_{ip}" for ip in ("127.0.0.1", "10.0.0.1", "10.0.0.2", "unknown")]
+    )
+
+
+def test_a_token_over_its_rate_gets_429_with_retry_after(manager, other_manager, low_rates):
+    client = client_for(manager)
+    assert [client.get(url("location-list")).status_code for _ in range(3)] == [200, 200, 200]
+
+    refused = client.get(url("observation-list"))
+
+    assert refused.status_code == 429
+    assert 0 < int(refused["Retry-After"]) <= 60
+    assert refused.json()["detail"].startswith("Request was throttled.")
+    # Per user: another token is not held back.
+    assert client_for(other_manager).get(url("location-list")).status_code == 200
+
+
+def test_posting_counts_towards_the_same_rate(manager, world, low_rates):
+    client = client_for(manager)
+    for _ in range(3):
+        client.get(url("location-list"))
+    response = client.post(url("observation-list"), obs(passed=True), format="json")
+    assert response.status_code == 429
+    assert not Observation.objects.exists()
+
+
+def test_requests_without_credentials_are_throttled_per_address_before_the_401(db, low_rates):
+    statuses = [APIClient().get(url("location-list")).status_code for _ in range(3)]
+    assert statuses == [401, 401, 429]
+    refused = APIClient().get(url("location-list"))
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    # Another address still gets its answer.
+    assert APIClient(REMOTE_ADDR="10.0.0.1").get(url("location-list")).status_code == 401
+
+
+def test_a_forged_forwarded_address_does_not_escape_the_limit(db, low_rates):
+    # Without trusted proxies, X-Forwarded-For is whatever the client wrote: not an address.
+    statuses = [
+        APIClient(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=f"192.0.2.{n}")
+        .get(url("location-list"))
+        .status_code
+        for n in range(3)
+    ]
+    assert statuses == [401, 401, 429]
+
+
+PRINT_RATES = (
+    "import json, django; django.setup(); from django.conf import settings; "
+    "print(json.dumps(settings.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES']))"
+)
+
+
+def test_the_rates_come_from_the_environment(tmp_path):
+    result = start_django(tmp_path, "-c", PRINT_RATES, API_RATE_USER="50/hour", API_RATE_ANON="5/second")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[-1]) == {"user": "50/hour", "anon": "5/second"}
+
+
+@pytest.mark.parametrize("rate", ["many", "0/minute", "10/fortnight", "10 per minute"])
+def test_a_rate_that_is_not_one_stops_start_up_naming_the_variable(tmp_path, rate):
+    result = start_django(tmp_path, "-c", PRINT_RATES, API_RATE_USER=rate)
+    assert result.returncode != 0
+    assert "API_RATE_USER must be a number of requests per second, minute, hour or day" in result.stderr

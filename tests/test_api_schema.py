@@ -59,7 +59,7 @@ def test_posting_is_documented_as_one_object_or_a_list_with_per_item_errors(sche
     body = post["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
     one, many = schema["components"]["schemas"][body]["oneOf"]
     assert many["type"] == "array" and many["items"] == one
-    assert set(post["responses"]) == {"200", "201", "400", "403", "413"}
+    assert set(post["responses"]) == {"200", "201", "400", "401", "403", "413", "415", "429"}
     errors = post["responses"]["400"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
     item = schema["components"]["schemas"][errors]["properties"]["errors"]["items"]["$ref"].rsplit("/", 1)[1]
     assert set(schema["components"]["schemas"][item]["properties"]) == {"index", "field", "message"}
@@ -131,3 +131,54 @@ def test_every_vendored_source_map_comment_points_to_a_file_next_to_it():
             continue
         for target in re.findall(r"sourceMappingURL=([^\s*]+)", path.read_text(encoding="utf-8")):
             assert (path.parent / target).is_file(), f"{path.name} points to missing {target}"
+
+
+def _operations(schema):
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            yield path, method, operation
+
+
+def test_every_operation_documents_the_errors_it_can_answer(schema):
+    for path, method, operation in _operations(schema):
+        codes = set(operation["responses"])
+        assert "429" in codes, (method, path)
+        assert "Retry-After" in operation["responses"]["429"]["headers"], (method, path)
+        if path != "/api/v1/token/":
+            assert "401" in codes, (method, path)
+        if "{id}" in path or (method == "get" and "results" in json.dumps(operation["responses"]["200"])):
+            assert "404" in codes, (method, path)
+
+
+def test_every_list_documents_its_bad_parameter_answer(schema):
+    for path, method, operation in _operations(schema):
+        if (
+            method == "get"
+            and "{id}" not in path
+            and any(p["name"] != "page" for p in operation["parameters"])
+        ):
+            body = operation["responses"]["400"]["content"]["application/json"]["schema"]
+            assert body["additionalProperties"] == {"type": "array", "items": {"type": "string"}}, path
+
+
+def test_an_email_that_may_be_empty_is_not_documented_as_an_email(schema):
+    contact_email = schema["components"]["schemas"]["Feedback"]["properties"]["contact_email"]
+    assert contact_email["type"] == "string"
+    assert "format" not in contact_email
+
+
+def test_no_response_field_claims_a_format_its_empty_value_breaks(schema):
+    # A blank-able model field documented with a format (email, uri, …) would be a lie when blank.
+    for name, component in schema["components"]["schemas"].items():
+        for field, spec in component.get("properties", {}).items():
+            if spec.get("readOnly") and spec.get("format") in {"email", "uri", "uuid", "ipv4", "ipv6"}:
+                raise AssertionError(f"{name}.{field} claims format {spec['format']}")
+
+
+def test_ids_in_filters_are_integers_and_codes_exclude_nul(schema):
+    parameters = {
+        p["name"]: p["schema"] for p in schema["paths"]["/api/v1/observations/"]["get"]["parameters"]
+    }
+    assert parameters["team"] == {"type": "integer"}
+    assert parameters["evaluation"] == {"type": "integer"}
+    assert parameters["location"]["pattern"] == "^[^\\u0000]*$"

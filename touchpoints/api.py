@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from rest_framework import serializers, viewsets
 
+from organization.api import StrictFilterSet
+
 from .models import Touchpoint
 
 
@@ -32,9 +34,16 @@ class TouchpointSerializer(serializers.ModelSerializer):
         ]
 
 
+class TouchpointFilter(StrictFilterSet):
+    class Meta(StrictFilterSet.Meta):
+        model = Touchpoint
+        fields = ["channel", "journey_stage", "customer_kind", "active"]
+
+
 class TouchpointViewSet(viewsets.ReadOnlyModelViewSet):
     """Every touchpoint of the organisation (configuration, not evidence: no scope applies)."""
 
     serializer_class = TouchpointSerializer
+    lookup_value_regex = "[^/]+"  # a malformed id is a JSON 404 like an unknown one
     queryset = Touchpoint.objects.prefetch_related("locations").order_by("journey_stage", "name", "pk")
-    filterset_fields = ["channel", "journey_stage", "customer_kind", "active"]
+    filterset_class = TouchpointFilter
