@@ -984,6 +984,26 @@ def test_a_forged_forwarded_address_does_not_escape_the_limit(db, low_rates):
     assert statuses == [401, 401, 429]
 
 
+@pytest.mark.redis
+def test_the_counts_live_in_the_shared_cache_where_another_process_sees_them(manager, low_rates):
+    from django.conf import settings
+    from django.core.cache.backends.redis import RedisCache
+
+    config = settings.CACHES["default"]
+    assert config["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    client = client_for(manager)
+    for _ in range(2):
+        client.get(url("location-list"))
+    # A cache of its own, with its own connections, as another gunicorn process has.
+    elsewhere = RedisCache(
+        config["LOCATION"], {k: v for k, v in config.items() if k not in {"BACKEND", "LOCATION"}}
+    )
+    assert len(elsewhere.get(f"throttle_user_{manager.pk}")) == 2
+    client.get(url("location-list"))
+    assert len(elsewhere.get(f"throttle_user_{manager.pk}")) == 3
+    assert client.get(url("location-list")).status_code == 429
+
+
 PRINT_RATES = (
     "import json, django; django.setup(); from django.conf import settings; "
     "print(json.dumps(settings.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES']))"
