@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -56,8 +56,9 @@ class Rule(models.Model):
     period_kind = models.CharField(max_length=7, choices=PeriodKind.choices, default=PeriodKind.MONTH)
     consecutive_periods = models.PositiveSmallIntegerField(
         default=2,
-        validators=[MinValueValidator(1)],
-        help_text="How many periods running the condition must hold.",
+        # A bound on how far back the rule looks: more periods than this reach past any calendar.
+        validators=[MinValueValidator(1), MaxValueValidator(36)],
+        help_text="How many periods running the condition must hold (1–36).",
     )
     min_observations = models.PositiveIntegerField(
         default=10, help_text="Periods with fewer observations than this are not judged."
@@ -71,7 +72,10 @@ class Rule(models.Model):
         help_text="Limit the rule to one standard; leave empty for the overall pass rate.",
     )
     due_within_days = models.PositiveIntegerField(
-        default=14, help_text="Days allowed to deliver the consequence."
+        default=14,
+        # Due dates are counted from today: a bound keeps them inside the calendar.
+        validators=[MaxValueValidator(3650)],
+        help_text="Days allowed to deliver the consequence (at most 3,650, ten years).",
     )
     active = models.BooleanField(default=True)
 

@@ -444,3 +444,23 @@ def test_a_hire_date_every_deadline_is_counted_from_must_be_plausible(db, hired_
     with pytest.raises(ValidationError) as caught:
         employee.full_clean()
     assert message in caught.value.message_dict["hired_on"][0]
+
+
+# --- day counts that dates are computed from --------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("make", "field", "bad"),
+    [
+        (factories.RuleFactory.build, "due_within_days", 3651),
+        (factories.RuleFactory.build, "consecutive_periods", 37),
+        (factories.RequirementFactory.build, "due_within_days", 3651),
+        (factories.CourseFactory.build, "refresher_interval_days", 3651),
+    ],
+)
+def test_a_day_count_that_would_carry_a_date_past_the_calendar_is_refused_in_admin(make, field, bad):
+    record = make(**{field: bad})
+    with pytest.raises(ValidationError) as refused:
+        record.full_clean(exclude=[f.name for f in record._meta.fields if f.name != field])
+    assert field in refused.value.message_dict

@@ -36,8 +36,12 @@ class Course(models.Model):
     refresher_interval_days = models.PositiveIntegerField(
         null=True,
         blank=True,
-        validators=[MinValueValidator(1)],
-        help_text="A completion expires after this many days and must be refreshed. Empty: never expires.",
+        # Expiry is completed on + this: a bound keeps it inside the calendar.
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
+        help_text=(
+            "A completion expires after this many days (at most 3,650) and must be refreshed. "
+            "Empty: never expires."
+        ),
     )
     active = models.BooleanField(default=True)
 
@@ -86,7 +90,10 @@ class Requirement(models.Model):
         Location, on_delete=models.CASCADE, null=True, blank=True, related_name="requirements"
     )
     due_within_days = models.PositiveIntegerField(
-        default=30, help_text="Days after hire (or after the requirement is assigned) to complete it."
+        default=30,
+        # Deadlines are counted from the hire date: a bound keeps them inside the calendar.
+        validators=[MaxValueValidator(3650)],
+        help_text="Days after hire (or after the requirement is assigned) to complete it (at most 3,650).",
     )
 
     class Meta:
