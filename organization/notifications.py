@@ -34,7 +34,7 @@ from .models import Notice
 
 logger = logging.getLogger(__name__)
 
-# First key of the PostgreSQL advisory locks taken here (the two-key form, a key space apart from the
+# First key of the PostgreSQL advisory locks that serialise periodic jobs (the two-key form, a key space apart from the
 # one-key locks other code uses); the second key is derived from the job's kind.
 NOTICE_LOCK_NAMESPACE = 0x4E07
 # Keys per IN (...) list when looking up notices already sent.
@@ -67,8 +67,8 @@ class NoticeResult:
         }
 
 
-def _lock(kind: str) -> None:
-    """Serialise runs of one kind until the end of the transaction.
+def serialise_runs(kind: str) -> None:
+    """Serialise runs of one kind of periodic job until the end of the transaction.
 
     PostgreSQL: a transaction-level advisory lock. SQLite: settings open every transaction with
     BEGIN IMMEDIATE, which already holds the database's write lock from the start.
@@ -132,7 +132,7 @@ def notices_send(
 
     outbox: list[tuple[EmailMessage, Any, list[str]]] = []
     with transaction.atomic():
-        _lock(kind)
+        serialise_runs(kind)
         noticed = _noticed(kind, {item.key for items in wanted.values() for item in items})
         notices = []
         for user, items in wanted.items():

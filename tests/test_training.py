@@ -1,7 +1,10 @@
+import threading
+import time
 from datetime import date, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection, transaction
 
 from organization.models import Role
 from tests import factories
@@ -198,3 +201,47 @@ def test_nobody_verifies_their_own_training(course, manager):
     completion = factories.CompletionFactory(employee=manager.employee, course=course)
     with pytest.raises(ValidationError, match="your own training"):
         completion_verify(completion=completion, reviewer=manager)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_overlapping_syncs_both_finish_and_assign_each_course_once():
+    course = factories.CourseFactory(refresher_interval_days=365)
+    factories.RequirementFactory(course=course, due_within_days=30)
+    factories.EmployeeFactory.create_batch(3, hired_on=TODAY - timedelta(days=400))
+    first_synced, second_started = threading.Event(), threading.Event()
+    results, errors = {}, []
+
+    def first():
+        try:
+            with transaction.atomic():
+                results["first"] = assignments_sync(today=TODAY)
+                first_synced.set()
+                second_started.wait(10)
+                time.sleep(0.5)  # the second run now waits for the first's lock
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            first_synced.set()
+            connection.close()
+
+    def second():
+        try:
+            first_synced.wait(10)
+            second_started.set()
+            results["second"] = assignments_sync(today=TODAY)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert errors == []
+    assert results["first"] == {"created": 3, "reactivated": 0, "deactivated": 0}
+    assert results["second"] == {"created": 0, "reactivated": 0, "deactivated": 0}
+    assert Assignment.objects.filter(course=course).count() == 3

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from organization.models import Employee
+from organization.notifications import serialise_runs
 
 from .models import Assignment, Audience, Completion, CompletionStatus, Course, Requirement
 
@@ -41,6 +42,9 @@ def assignments_sync(*, today: date | None = None) -> dict[str, int]:
     calendar holds (a hire date or `due_within_days` at the edge of its column, written past the
     forms) is left out with a logged count, so that it cannot stop the sync for everyone else.
     """
+    # Two runs at once (a slow one and the next beat, or a redelivery) would both create the same
+    # assignments and the second would fail on their unique key: the later one waits instead.
+    serialise_runs("training.assignments_sync")
     today = today or timezone.localdate()
     requirements = list(Requirement.objects.filter(course__active=True))
     employees = Employee.objects.filter(active=True).only("pk", "role", "team_id", "location_id", "hired_on")
