@@ -323,7 +323,14 @@ def test_the_catalogue_covers_the_whole_programme():
 
 @pytest.mark.parametrize(
     "arguments",
-    [["--locations=0"], ["--days=0"], ["--observations-per-day=0"], ["--until=2999-01-01"], ["--until=soon"]],
+    [
+        ["--locations=0"],
+        ["--days=0"],
+        ["--observations-per-day=0"],
+        ["--until=2999-01-01"],
+        ["--until=soon"],
+        ["--until=2000-01-30", "--days=30"],  # the first day would lie before INTAKE_EARLIEST
+    ],
 )
 def test_bad_options_are_refused_with_the_option_named(db, arguments):
     before = model_counts()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
-from datetime import date
+from datetime import date, timedelta
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from organization.validators import earliest_date
 from servicedesk.demo import catalogue
 from servicedesk.demo.builder import DemoOptions, build_demo
 
@@ -56,8 +57,17 @@ class Command(BaseCommand):
             if not low <= options[name] <= high:
                 flag = "--" + name.replace("_", "-")
                 raise CommandError(f"{flag} {options[name]} is out of range: use {low} to {high}.")
+        until = self._until(options["until"])
+        # Checked before anything is built: intake would refuse the oldest evidence row, but only
+        # after the organisation had been created.
+        first_day = until - timedelta(days=options["days"])
+        if first_day < earliest_date():
+            raise CommandError(
+                f"--until {until} with --days {options['days']} starts the evidence on {first_day}, "
+                f"before {earliest_date()}, the earliest date accepted (INTAKE_EARLIEST)."
+            )
         demo = DemoOptions(
-            until=self._until(options["until"]),
+            until=until,
             locations=options["locations"],
             days=options["days"],
             observations_per_day=options["observations_per_day"],
