@@ -290,6 +290,16 @@ def test_the_period_picker_offers_the_available_periods(client, admin, location_
     assert response_has(quarter, "Organisation, Q1 2025") and response_has(quarter, "n = 20 observations")
 
 
+def test_a_new_month_with_feedback_only_does_not_open_the_dashboard_on_n_0(client, admin, location_a):
+    # Early in a month: customers have answered, nothing has been measured yet.
+    card(grain=Grain.ORGANISATION, start=date(2025, 2, 1), n=10, passed=9)
+    card(grain=Grain.ORGANISATION, start=date(2025, 3, 1), n=0, passed=0, feedback_count=4)
+    client.force_login(admin)
+    body = client.get(PAGES["scorecards"]).content.decode()
+    assert '<option value="2025-02-01" selected>Feb 2025</option>' in body
+    assert '<option value="2025-03-01">Mar 2025</option>' in body  # still offered
+
+
 def test_without_scorecards_the_page_says_how_to_get_them(client, manager):
     client.force_login(manager)
     body = client.get(PAGES["scorecards"]).content.decode()

@@ -37,6 +37,9 @@ class DashboardChoices:
 
     period_kind: str
     periods: list[date]  # newest first
+    # The newest period with observations: the default, so that a month only a day or two old, with
+    # customer feedback but nothing measured yet, does not open the dashboard on "n = 0".
+    latest_measured: date | None
     locations: list[Location]
     teams: list[Team]
     standards: list[Standard]
@@ -49,11 +52,13 @@ def dashboard_choices(user, *, period_kind: str) -> DashboardChoices:
     Periods are those that have an organisation-wide scorecard (every period with evidence has one);
     standards those with a location × standard scorecard of this period kind in the user's scope.
     """
-    periods = list(
+    offered = list(
         Scorecard.objects.filter(grain=Grain.ORGANISATION, period_kind=period_kind)
         .order_by("-period_start")
-        .values_list("period_start", flat=True)[:PICKER_PERIODS]
+        .values_list("period_start", "observations")[:PICKER_PERIODS]
     )
+    periods = [start for start, _ in offered]
+    latest_measured = next((start for start, observations in offered if observations), None)
     has_scorecards = bool(periods) or Scorecard.objects.filter(grain=Grain.ORGANISATION).exists()
     # One probe per standard (EXISTS on the partial index scorecard_measured_idx), not a scan of
     # every location x standard scorecard of the period kind: at 500 locations that took seconds.
@@ -64,6 +69,7 @@ def dashboard_choices(user, *, period_kind: str) -> DashboardChoices:
     return DashboardChoices(
         period_kind=period_kind,
         periods=periods,
+        latest_measured=latest_measured,
         locations=list(dashboard_locations(user).order_by("name")),
         teams=list(dashboard_teams(user).order_by("location__name", "name")),
         standards=standards,
@@ -142,13 +148,14 @@ def _pick(options: Sequence, raw: str | None):
 
 def selection_from(params: Mapping[str, str], *, choices: DashboardChoices, admin: bool) -> Selection:
     """Read the selection from query parameters, keeping only what `choices` offers: an id outside
-    the user's scope is ignored, an unknown period falls back to the latest. No queries."""
+    the user's scope is ignored, an unknown period falls back to the latest with observations (else
+    the latest). No queries."""
     start = parse_date(params.get("period_start"))
     if start is not None:
         # A date inside a period stands for that period (e.g. a month's start after switching to quarters).
         start = period_start(choices.period_kind, start)
     if start not in choices.periods:
-        start = choices.periods[0] if choices.periods else None
+        start = choices.latest_measured or (choices.periods[0] if choices.periods else None)
     team = _pick(choices.teams, params.get("team"))
     location = team.location if team else _pick(choices.locations, params.get("location"))
     grain = params.get("grain", "")
