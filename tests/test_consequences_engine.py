@@ -1,14 +1,11 @@
 """The consequences engine: every rule kind, idempotency, the status flow, and the rollup → rules chain."""
 
-import threading
-import time
 from datetime import date, datetime, timedelta
 from datetime import time as clock_time
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
 from django.utils import timezone
 
 from consequences.models import Action, Condition, Consequence, ConsequenceStatus, Polarity, SubjectKind
@@ -23,6 +20,7 @@ from measurement.models import DeviationStatus, Grain, Scorecard
 from measurement.services.rollup import scorecards_rollup
 from measurement.signals import scorecards_rolled_up
 from tests import factories
+from tests.concurrency import run_overlapping
 from training.models import Assignment, CompletionStatus
 
 pytestmark = pytest.mark.django_db
@@ -670,37 +668,7 @@ def test_two_overlapping_runs_create_each_consequence_once(employee, recognition
     for start in (FEBRUARY, MARCH):
         scorecard(employee=employee, start=start, passed=19)
     deviation_by(employee)
-    first_wrote, second_started = threading.Event(), threading.Event()
-    results, errors = {}, []
-
-    def first():
-        try:
-            with transaction.atomic():
-                results["first"] = rules_evaluate(today=TODAY)
-                first_wrote.set()
-                second_started.wait(10)
-                time.sleep(0.5)  # the second run is now blocked on the first's uncommitted rows
-        except Exception as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            first_wrote.set()
-            connection.close()
-
-    def second():
-        try:
-            first_wrote.wait(10)
-            second_started.set()
-            results["second"] = rules_evaluate(today=TODAY)
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    results, errors = run_overlapping(lambda: rules_evaluate(today=TODAY))
 
     assert errors == []
     assert results["first"]["created"] == 2 and results["second"]["created"] == 0

@@ -1,13 +1,10 @@
 """Scheduled emails: one email per person listing all their items, never the same item twice."""
 
-import threading
-import time
 from datetime import date, timedelta
 
 import pytest
 from django.conf import settings as django_settings
 from django.core.mail.backends.locmem import EmailBackend
-from django.db import connection, transaction
 from django.utils import timezone
 
 from consequences.models import Action, Consequence, ConsequenceStatus, Polarity
@@ -20,6 +17,7 @@ from standards.notifications import acknowledgement_reminders_send, acknowledgem
 from standards.selectors import standards_to_acknowledge
 from standards.tasks import send_acknowledgement_reminders
 from tests import factories
+from tests.concurrency import run_overlapping
 from training.models import CompletionStatus
 from training.notifications import training_reminders_send
 from training.tasks import send_training_reminders
@@ -337,37 +335,7 @@ def test_each_reminder_runs_daily_with_an_expiry_and_names_a_real_task(entry):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_overlapping_runs_send_each_reminder_once(training_landscape, mailoutbox):
-    first_prepared, second_started = threading.Event(), threading.Event()
-    results, errors = {}, []
-
-    def first():
-        try:
-            with transaction.atomic():
-                results["first"] = training_reminders_send(today=TODAY)
-                first_prepared.set()
-                second_started.wait(10)
-                time.sleep(0.5)  # the second run now waits for the first's lock
-        except Exception as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            first_prepared.set()
-            connection.close()
-
-    def second():
-        try:
-            first_prepared.wait(10)
-            second_started.set()
-            results["second"] = training_reminders_send(today=TODAY)
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    results, errors = run_overlapping(lambda: training_reminders_send(today=TODAY))
 
     assert errors == []
     assert results["first"]["emails"] == 2

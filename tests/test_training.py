@@ -1,13 +1,11 @@
-import threading
-import time
 from datetime import date, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
 
 from organization.models import Role
 from tests import factories
+from tests.concurrency import run_overlapping
 from training.models import Assignment, Audience, Completion, CompletionStatus, DeliveryMethod
 from training.selectors import TrainingStatus, training_status, training_status_for
 from training.services import assignments_sync, completion_log, completion_reject, completion_verify
@@ -209,37 +207,7 @@ def test_two_overlapping_syncs_both_finish_and_assign_each_course_once():
     course = factories.CourseFactory(refresher_interval_days=365)
     factories.RequirementFactory(course=course, due_within_days=30)
     factories.EmployeeFactory.create_batch(3, hired_on=TODAY - timedelta(days=400))
-    first_synced, second_started = threading.Event(), threading.Event()
-    results, errors = {}, []
-
-    def first():
-        try:
-            with transaction.atomic():
-                results["first"] = assignments_sync(today=TODAY)
-                first_synced.set()
-                second_started.wait(10)
-                time.sleep(0.5)  # the second run now waits for the first's lock
-        except Exception as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            first_synced.set()
-            connection.close()
-
-    def second():
-        try:
-            first_synced.wait(10)
-            second_started.set()
-            results["second"] = assignments_sync(today=TODAY)
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    results, errors = run_overlapping(lambda: assignments_sync(today=TODAY))
 
     assert errors == []
     assert results["first"] == {"created": 3, "reactivated": 0, "deactivated": 0}
