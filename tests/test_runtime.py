@@ -60,10 +60,13 @@ def run(args: list[str], env: dict[str, str], timeout: int = 60) -> str:
 
 
 class Worker:
-    """A `celery worker --pool=solo` process, stopped (its whole process group) on exit."""
+    """A `celery worker --pool=solo` process (or `prefork` with one pool child), stopped (its whole
+    process group) on exit."""
 
-    def __init__(self, env: dict[str, str], log: Path, queue: str | None = None):
-        command = [sys.executable, "-m", "celery", "-A", "servicedesk", "worker", "--pool=solo"]
+    def __init__(self, env: dict[str, str], log: Path, queue: str | None = None, pool: str = "solo"):
+        command = [sys.executable, "-m", "celery", "-A", "servicedesk", "worker", f"--pool={pool}"]
+        if pool == "prefork":
+            command += ["--concurrency=1"]
         command += ["--loglevel=INFO", "--without-mingle", "--without-gossip", "--without-heartbeat"]
         command += ["--hostname", f"test-{uuid.uuid4().hex[:8]}@%h"]
         if queue:

@@ -12,8 +12,6 @@ from __future__ import annotations
 import ast
 import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from datetime import timedelta
@@ -34,7 +32,7 @@ from standards.tasks import send_acknowledgement_reminders
 from tests import factories
 from tests.test_rollup import SPRING, assert_matches_independent_count, evidence, make_org, snapshot
 from tests.test_rollup_worker import _advisory_lock_waiters
-from tests.test_runtime import REPO, _database_url, clean_environment
+from tests.test_runtime import Worker, _database_url, clean_environment
 from tests.test_settings import start_django
 from training.models import Assignment, Audience
 from training.tasks import sync_assignments
@@ -224,28 +222,11 @@ RESTORE_INTERVAL = 1
 DEADLINE = 60
 
 
-class PreforkWorker:
+class PreforkWorker(Worker):
     """`celery worker --pool=prefork --concurrency=1`: a main process and one pool child."""
 
     def __init__(self, env: dict[str, str], log: Path, queue: str):
-        command = [sys.executable, "-m", "celery", "-A", "servicedesk", "worker", "--pool=prefork"]
-        command += ["--concurrency=1", "--loglevel=INFO", "--without-mingle", "--without-gossip"]
-        command += ["--without-heartbeat", "--queues", queue, "--hostname", f"kill-{uuid.uuid4().hex[:8]}@%h"]
-        self.log = log
-        self._log_file = log.open("w")
-        self.process = subprocess.Popen(
-            command,
-            cwd=REPO,
-            env=env,
-            stdout=self._log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def output(self) -> str:
-        if not self._log_file.closed:
-            self._log_file.flush()
-        return self.log.read_text(errors="replace")
+        super().__init__(env, log, queue, pool="prefork")
 
     def children(self) -> list[int]:
         path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
@@ -259,17 +240,6 @@ class PreforkWorker:
         self.process.wait(timeout=10)
         self._log_file.close()
         return killed
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=5)
-        if not self._log_file.closed:
-            self._log_file.close()
 
 
 def _gone(pid: int) -> bool:
