@@ -22,7 +22,17 @@ from tests.plugins import requirements as service_requirements
 
 REPO = Path(__file__).resolve().parent.parent
 # What the settings read from the environment; a subprocess gets none of it unless told.
-SETTINGS_PREFIXES = ("CELERY_", "EMAIL_", "SECURE_", "REQUIRE_")
+SETTINGS_PREFIXES = (
+    "CELERY_",
+    "EMAIL_",
+    "SECURE_",
+    "REQUIRE_",
+    "CACHE_",
+    "LOGIN_",
+    "API_RATE_",
+    "FEEDBACK_",
+    "INTAKE_",
+)
 SETTINGS_NAMES = {
     "DEBUG",
     "SECRET_KEY",

@@ -17,7 +17,7 @@ from django.conf import settings
 
 REPO = Path(__file__).resolve().parent.parent
 # Everything the settings read, except the database, which the subprocess inherits.
-SETTINGS_PREFIXES = ("CELERY_", "EMAIL_", "SECURE_")
+SETTINGS_PREFIXES = ("CELERY_", "EMAIL_", "SECURE_", "CACHE_", "LOGIN_", "API_RATE_", "FEEDBACK_", "INTAKE_")
 SETTINGS_NAMES = {
     "DEBUG",
     "SECRET_KEY",
