@@ -454,6 +454,10 @@ FEEDBACK_TRUSTED_PROXIES = env_int("FEEDBACK_TRUSTED_PROXIES", 0)
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
+# The largest request body, in bytes (over it: 413). Django's 2.5 MB would refuse a full API batch of
+# 5,000 items with comments of a few hundred characters, which the API promises to take.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 16 * 1024 * 1024)
+
 # API throttling (servicedesk/throttling.py): API_RATE_USER requests per signed-in user or token, and
 # API_RATE_ANON requests without credentials per client address, as "<n>/<second|minute|hour|day>";
 # counted in the default cache, so shared by every process when that is Redis. Over it: 429.

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import connection
@@ -315,6 +316,13 @@ def test_a_body_over_the_upload_limit_is_a_413_in_json(manager, world, settings,
     assert response.status_code == 413
     assert response.json()["detail"].startswith("The body is larger than 10,000 bytes")
     assert not Observation.objects.exists()
+
+
+def test_a_full_batch_with_long_comments_fits_the_upload_limit():
+    # The API promises 5,000 items per call: with 2,000-character comments (the forms' cap) they fit.
+    item = obs(external_id="x" * 100, passed=True, comment="x" * 2000)
+    body = json.dumps([item] * MAX_BATCH).encode()
+    assert len(body) < django_settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 
 
 def test_text_sent_as_a_form_is_a_415(manager, world):
