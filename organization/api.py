@@ -23,9 +23,7 @@ class StrictQueryForm(forms.Form):
         data = super().clean()
         for name, field in self.fields.items():
             raw = self.data.get(name)
-            if raw is None or (
-                isinstance(field, forms.CharField) and not isinstance(field, forms.DecimalField)
-            ):
+            if raw is None or isinstance(field, forms.CharField):
                 continue  # left out, or free text (where "" is a value like any other)
             if raw == "":
                 self.add_error(name, "Give a value, or leave the parameter out.")

@@ -343,17 +343,15 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 }
 CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
 CELERY_REDIS_SOCKET_TIMEOUT = 5
-CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
-    "retry_policy": {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
-}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": CELERY_TASK_PUBLISH_RETRY_POLICY}
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://", "sentinel://")):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
         "unacked_restore_interval": CELERY_RESTORE_INTERVAL,
         "unacked_restore_throttle": 1,
-        "socket_connect_timeout": 2,
+        "socket_connect_timeout": CELERY_REDIS_SOCKET_CONNECT_TIMEOUT,
         # A publish on a connection the broker dropped silently fails instead of hanging.
-        "socket_timeout": 5,
+        "socket_timeout": CELERY_REDIS_SOCKET_TIMEOUT,
     }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Record each run's time at once, so the schedule's state in the database is always current.

@@ -242,7 +242,6 @@ class _RowChecker:
             value = raw.get(name)
             if value is None:
                 continue
-            # The common case first, cheaply: plain ASCII text without NUL.
             if type(value) is str and value.isascii() and "\x00" not in value:
                 kept[name] = value
                 continue

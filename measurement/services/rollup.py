@@ -471,7 +471,7 @@ def _quarantine(window: CountableWindow, *, now: datetime, since: datetime | Non
             "Scorecard rollup left out %d evidence rows it cannot count (%s); they are listed as "
             "quarantined evidence rows in admin",
             read,
-            ", ".join(f"{table} {reason}: {n}" for table, reason, n in counts),
+            ", ".join(f"{evidence} {reason}: {n}" for evidence, reason, n in counts),
         )
     return read
 
