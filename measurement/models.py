@@ -334,13 +334,21 @@ class Scorecard(models.Model):
     pass_rate_low = models.FloatField(null=True, blank=True)
     pass_rate_high = models.FloatField(null=True, blank=True)
     mean_value = models.FloatField(null=True, blank=True)
+    # The counts behind the rates, kept so that day scorecards add up to any span of days (the
+    # dashboard's rolling periods) without a scan of the evidence.
+    values_n = models.PositiveIntegerField(
+        default=0, help_text="Observations with a value (standard grains)."
+    )
     target_rate = models.FloatField(null=True, blank=True)
     target_met = models.BooleanField(null=True, blank=True)
     deviations = models.PositiveIntegerField(default=0)
     feedback_count = models.PositiveIntegerField(default=0)
     csat_n = models.PositiveIntegerField(default=0)
+    satisfied = models.PositiveIntegerField(default=0, help_text="CSAT answers of 4 or 5.")
     csat = models.FloatField(null=True, blank=True)
     nps_n = models.PositiveIntegerField(default=0)
+    promoters = models.PositiveIntegerField(default=0, help_text="NPS answers of 9 or 10.")
+    detractors = models.PositiveIntegerField(default=0, help_text="NPS answers of 0 to 6.")
     nps = models.FloatField(null=True, blank=True)
     nps_low = models.FloatField(null=True, blank=True)
     nps_high = models.FloatField(null=True, blank=True)

@@ -439,6 +439,14 @@ def env_date(name: str, default: str) -> date:
 # timestamp is a typo, and its local-time period would not even exist.
 INTAKE_EARLIEST = env_date("INTAKE_EARLIEST", "2000-01-01")
 
+# --- Dashboards ------------------------------------------------------------------------
+# The dashboards open on the last DASHBOARD_ROLLING_DAYS days (summed from day scorecards), which
+# always hold that much evidence, where a calendar month on its 2nd would hold a day or two.
+DASHBOARD_ROLLING_DAYS = env_int("DASHBOARD_ROLLING_DAYS", 30)
+# A location, team or person is named strong or weak only with at least this many observations in
+# the period; below it the pages say "too little evidence" (n = 2 at 100 % is no peak).
+MIN_EVIDENCE = env_int("MIN_EVIDENCE", 20)
+
 # --- Public pages ----------------------------------------------------------------------
 # The customer feedback form takes at most FEEDBACK_RATE_LIMIT submissions per client address
 # in FEEDBACK_RATE_WINDOW_SECONDS, counted in the default cache (see Cache: shared on Redis).

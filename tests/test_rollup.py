@@ -106,7 +106,7 @@ def expected_scorecards(tz_name: str | None = None) -> dict[tuple, dict]:
 def _observation_columns(observations: list, grain: str) -> dict:
     n = len(observations)
     if n == 0:
-        return {"observations": 0, "passed": 0, "deviations": 0}
+        return {"observations": 0, "passed": 0, "deviations": 0, "values_n": 0}
     passed = sum(o.passed for o in observations)
     pass_rate = passed / n
     target = sum(float(o.standard.target_rate) for o in observations) / n / 100
@@ -121,6 +121,7 @@ def _observation_columns(observations: list, grain: str) -> dict:
         "target_rate": target,
         "target_met": pass_rate >= target - 1e-9,
         "mean_value": sum(values) / len(values) if values and grain in ONE_STANDARD_GRAINS else None,
+        "values_n": len(values) if grain in ONE_STANDARD_GRAINS else 0,
         "deviations": sum(1 for o in observations if not o.passed and o.standard.non_negotiable),
     }
 
@@ -134,6 +135,9 @@ def _feedback_columns(answers: list) -> dict:
     return {
         "feedback_count": len(answers),
         "csat_n": len(csat),
+        "satisfied": sum(1 for score in csat if score >= 4),
+        "promoters": promoters,
+        "detractors": detractors,
         "csat": 100 * sum(1 for score in csat if score >= 4) / len(csat) if csat else None,
         "nps_n": len(nps),
         "nps": 100 * (promoters - detractors) / len(nps) if nps else None,

@@ -33,12 +33,14 @@ What a scorecard holds (one row per period kind, period start, grain and grain k
   observed mostly on a 100 % standard is held to nearly 100 %. ``target_met`` = pass_rate ≥ target.
 - ``mean_value``: mean of the measured values, for the standard and location_standard grains only —
   elsewhere values of different standards have different units (seconds, rings, a 1–5 rating) and
-  their mean would mean nothing, so it is left null.
+  their mean would mean nothing, so it is left null. ``values_n`` counts the values behind it.
 - ``deviations``: failed observations of non-negotiable standards.
 - Feedback (org, location and touchpoint grains; zero/null elsewhere): ``feedback_count`` (all answers,
   comment-only ones included), ``csat_n`` and ``csat`` as a **percentage 0–100** of answers 4–5 (as
   `stats.csat` returns it), ``nps_n`` and ``nps`` from −100 to 100 with its adjusted-Wald 95 % interval
-  (``nps_low``, ``nps_high``) from `stats.nps`.
+  (``nps_low``, ``nps_high``) from `stats.nps`. The counts behind them (``satisfied``, ``promoters``,
+  ``detractors``) are stored too, so that day scorecards add up to any span of days
+  (`measurement.selectors.rolling`).
 
 How a run works
 ---------------
@@ -195,13 +197,17 @@ UPDATE_FIELDS = [
     "pass_rate_low",
     "pass_rate_high",
     "mean_value",
+    "values_n",
     "target_rate",
     "target_met",
     "deviations",
     "feedback_count",
     "csat_n",
+    "satisfied",
     "csat",
     "nps_n",
+    "promoters",
+    "detractors",
     "nps",
     "nps_low",
     "nps_high",
@@ -742,6 +748,7 @@ def _observation_aggregates(
     }
     if grain.one_standard:
         measures["mean"] = Avg("value")
+        measures["values_n"] = Count("value")
     rows = (
         _in_periods(observations, "observed_at", kind, starts, tz)
         .values("period", *grain.columns)
@@ -804,6 +811,7 @@ def _observation_columns(row: dict, grain: GrainSpec) -> dict:
         "target_rate": target_rate,
         "target_met": pass_rate >= target_rate - TARGET_TOLERANCE,
         "mean_value": float(mean) if mean is not None else None,
+        "values_n": row.get("values_n", 0),
         "deviations": row["deviations_n"],
     }
 
@@ -813,6 +821,9 @@ def _feedback_columns(row: dict) -> dict:
     return {
         "feedback_count": row["feedback_n"],
         "csat_n": row["csat_n"],
+        "satisfied": row["satisfied"],
+        "promoters": row["promoters"],
+        "detractors": row["detractors"],
         "csat": stats.csat_from_counts(row["satisfied"], row["csat_n"]).score,
         "nps_n": nps.n,
         "nps": nps.score,
@@ -1100,6 +1111,7 @@ def _observation_values_sql(params: _Params) -> dict[str, str]:
             f"CASE WHEN o.grain IN ({one_standard}) "
             "THEN (o.value_thousandths * 0.001 / NULLIF(o.values_n, 0))::float8 END"
         ),
+        "values_n": f"CASE WHEN o.grain IN ({one_standard}) THEN o.values_n ELSE 0 END",
         "target_rate": target_rate,
         "target_met": f"{pass_rate} >= {target_rate} - {params(TARGET_TOLERANCE)}::float8",
         "deviations": "COALESCE(o.deviations_n, 0)",
@@ -1112,6 +1124,9 @@ def _feedback_values_sql(params: _Params) -> dict[str, str]:
     return {
         "feedback_count": "COALESCE(f.feedback_n, 0)",
         "csat_n": "COALESCE(f.csat_n, 0)",
+        "satisfied": "COALESCE(f.satisfied, 0)",
+        "promoters": "COALESCE(f.promoters, 0)",
+        "detractors": "COALESCE(f.detractors, 0)",
         "csat": "CASE WHEN f.csat_n > 0 THEN 100::float8 * f.satisfied / f.csat_n END",
         "nps_n": "COALESCE(f.nps_n, 0)",
         "nps": "CASE WHEN f.nps_n > 0 THEN 100::float8 * (f.promoters - f.detractors) / f.nps_n END",

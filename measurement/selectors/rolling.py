@@ -1,0 +1,140 @@
+"""Rolling periods ("the last 30 days"): scorecards added up from the rollup's day scorecards.
+
+A calendar period is young on the 2nd of a month; a rolling one always holds the same number of
+days of evidence, which is why the dashboards open on it. Its scorecards are not stored: one
+aggregate query sums the day scorecards of the span per grain key (counts, passes, deviations,
+answers, promoters, ...) and the rates and intervals are computed again from those sums with the
+same functions the rollup uses, so a rolling scorecard of exactly one calendar month equals the
+stored month scorecard. The query reads scorecards only, never observations, and costs one query
+whatever the amount of evidence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.db.models import F, FloatField, Max, QuerySet, Sum
+from django.db.models.functions import Cast
+
+from .. import stats
+from ..models import PeriodKind, Scorecard
+from .common import TARGET_TOLERANCE
+
+ROLLING = "rolling"
+# The columns that identify a scorecard's subject: the sums are grouped by them.
+SUBJECT_COLUMNS = (
+    "grain",
+    "grain_key",
+    "location_id",
+    "team_id",
+    "employee_id",
+    "standard_id",
+    "touchpoint_id",
+)
+COUNT_COLUMNS = (
+    "observations",
+    "passed",
+    "values_n",
+    "deviations",
+    "feedback_count",
+    "csat_n",
+    "satisfied",
+    "nps_n",
+    "promoters",
+    "detractors",
+)
+
+
+def rolling_days() -> int:
+    """How many days a rolling period spans (setting DASHBOARD_ROLLING_DAYS, 30 by default)."""
+    return settings.DASHBOARD_ROLLING_DAYS
+
+
+@dataclass(frozen=True)
+class RollingPeriod:
+    """The `days` days ending with `last` (inclusive); `end` is the exclusive bound."""
+
+    last: date
+    days: int
+
+    @classmethod
+    def ending(cls, last: date, days: int | None = None) -> RollingPeriod:
+        return cls(last=last, days=days or rolling_days())
+
+    @property
+    def kind(self) -> str:
+        return ROLLING
+
+    @property
+    def start(self) -> date:
+        return self.last - timedelta(days=self.days - 1)
+
+    @property
+    def end(self) -> date:
+        return self.last + timedelta(days=1)
+
+    @property
+    def label(self) -> str:
+        """'last 30 days, 3 Nov – 2 Dec 2026' (the year once when both ends share it)."""
+        start, last = self.start, self.last
+        first = f"{start.day} {start:%b}" if start.year == last.year else f"{start.day} {start:%b %Y}"
+        return f"last {self.days} days, {first} – {last.day} {last:%b %Y}"
+
+    def previous(self) -> RollingPeriod:
+        """The span of the same length just before this one (for "compared with")."""
+        return RollingPeriod(last=self.start - timedelta(days=1), days=self.days)
+
+
+def rolling_scorecards(scorecards: QuerySet[Scorecard], period: RollingPeriod) -> list[Scorecard]:
+    """The scorecards of `period` for the subjects in `scorecards` (already narrowed to a scope
+    and grains by the caller), one per grain key, as unsaved `Scorecard` instances carrying the
+    same fields as stored ones (period_kind "rolling", period_start the first day). One query."""
+    rows = (
+        scorecards.filter(
+            period_kind=PeriodKind.DAY, period_start__gte=period.start, period_start__lt=period.end
+        )
+        .order_by()
+        .values(*SUBJECT_COLUMNS)
+        .annotate(
+            **{f"sum_{column}": Sum(column) for column in COUNT_COLUMNS},
+            # Targets and means are weighted by what they were computed over, so the sums give
+            # back the observation-weighted target and the value mean of the whole span.
+            sum_target=Sum(F("target_rate") * Cast("observations", FloatField())),
+            sum_value=Sum(F("mean_value") * Cast("values_n", FloatField())),
+            computed=Max("computed_at"),
+        )
+    )
+    return [_scorecard_from_sums(row, period) for row in rows]
+
+
+def _scorecard_from_sums(row: dict, period: RollingPeriod) -> Scorecard:
+    counts = {column: row[f"sum_{column}"] or 0 for column in COUNT_COLUMNS}
+    n, passed = counts["observations"], counts["passed"]
+    low, high = stats.wilson_interval(passed, n) if n else (None, None)
+    pass_rate = passed / n if n else None
+    target_rate = row["sum_target"] / n if n and row["sum_target"] is not None else None
+    nps = stats.nps(counts["promoters"], counts["detractors"], counts["nps_n"])
+    values_n = counts["values_n"]
+    return Scorecard(
+        period_kind=ROLLING,
+        period_start=period.start,
+        **{column: row[column] for column in SUBJECT_COLUMNS},
+        **counts,
+        pass_rate=pass_rate,
+        pass_rate_low=low,
+        pass_rate_high=high,
+        target_rate=target_rate,
+        target_met=(
+            pass_rate >= target_rate - TARGET_TOLERANCE
+            if pass_rate is not None and target_rate is not None
+            else None
+        ),
+        mean_value=row["sum_value"] / values_n if values_n and row["sum_value"] is not None else None,
+        csat=stats.csat_from_counts(counts["satisfied"], counts["csat_n"]).score,
+        nps=nps.score,
+        nps_low=nps.low,
+        nps_high=nps.high,
+        computed_at=row["computed"],
+    )
