@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from organization.models import Location, Role, Team
 from organization.scope import managed_location_ids, managed_team_ids, role_of, scope_queryset
@@ -75,6 +76,12 @@ def dashboard_teams(user) -> QuerySet[Team]:
 
 
 # --------------------------------------------------------------------------- periods
+
+
+def dashboard_today() -> date:
+    """The day the dashboards and the home page count back from (the organisation's local date).
+    One function, so that tests can stand the clock on the 1st or 2nd of a month."""
+    return timezone.localdate()
 
 
 def period_label(kind: str, start: date) -> str:
