@@ -3,6 +3,12 @@
 from django.db import migrations, models
 
 
+def rebuild_on_the_next_run(apps, schema_editor):
+    """Stored scorecards have zero in the new count columns: a null watermark makes the next rollup
+    (the beat's, within minutes) rebuild every scorecard, which fills them."""
+    apps.get_model("measurement", "RollupState").objects.update(watermark=None)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -30,4 +36,5 @@ class Migration(migrations.Migration):
             name='values_n',
             field=models.PositiveIntegerField(default=0, help_text='Observations with a value (standard grains).'),
         ),
+        migrations.RunPython(rebuild_on_the_next_run, migrations.RunPython.noop),
     ]
