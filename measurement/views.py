@@ -6,6 +6,7 @@ scorecards only, so their query count is fixed whatever the amount of evidence; 
 pages read observations a page at a time. Every table can be downloaded with ``?format=csv``.
 """
 
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.shortcuts import render
 
@@ -19,22 +20,33 @@ TABLE_PAGE_SIZE = 50
 OBSERVATIONS_PAGE_SIZE = 50
 
 
-def _selection(request):
-    choices = selectors.dashboard_choices(request.user, period_kind=selectors.period_kind_from(request.GET))
+def _selection(request, *, rolling=False):
+    """The dashboard filters and the selection they make; with `rolling` the page offers the rolling
+    period ("the last 30 days") and opens on it."""
+    kind = selectors.period_kind_from(request.GET, rolling=rolling)
+    choices = selectors.dashboard_choices(request.user, period_kind=kind)
     selection = selectors.selection_from(request.GET, choices=choices, admin=selectors.is_admin(request.user))
     return choices, selection
 
 
 @role_required(*MANAGERS)
 def scorecards(request):
-    choices, selection = _selection(request)
-    has_period = selection.period_start is not None
+    choices, selection = _selection(request, rolling=True)
+    has_period = selection.has_period
     table = selectors.scorecard_table(request.user, selection) if has_period else None
     if wants_csv(request):
-        rows = selectors.scorecard_csv_rows(table.iterator()) if table is not None else ()
-        name = f"scorecards-{selection.period_kind}-{selection.period_start or 'none'}-{selection.grain}"
+        rows = selectors.scorecard_csv_rows(table.iterator() if hasattr(table, "iterator") else table or ())
+        period = f"{selection.period_start or 'none'}" + (
+            f"-{selection.period_last}" if selection.rolling else ""
+        )
+        name = f"scorecards-{selection.period_kind}-{period}-{selection.grain}"
         return csv_response(name, selectors.SCORECARD_CSV_HEADER, rows)
-    context = {"choices": choices, "selection": selection, "params": selection.params()}
+    context = {
+        "choices": choices,
+        "selection": selection,
+        "params": selection.params(),
+        "rolling_days": settings.DASHBOARD_ROLLING_DAYS,
+    }
     if has_period:
         trend = selectors.trend(request.user, selection)
         context.update(
@@ -46,6 +58,7 @@ def scorecards(request):
             # Customer feedback is rolled up per location: only location rows have CSAT and NPS.
             table_has_feedback=selection.grain == Grain.LOCATION and not selection.standard,
             drilldown=selection.drilldown_params(),
+            min_evidence=settings.MIN_EVIDENCE,
         )
     return render(request, "measurement/scorecards.html", context)
 

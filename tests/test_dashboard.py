@@ -26,6 +26,9 @@ from standards.models import Standard
 from tests import factories
 
 PERIOD = date(2025, 3, 1)
+# These tests read stored calendar scorecards: they ask for months, as the page opens on the last
+# 30 days (tests/test_dashboard_periods.py covers that default).
+MONTHLY = {"period_kind": "month"}
 PAGES = {
     "scorecards": reverse("measurement:scorecards"),
     "consistency": reverse("measurement:consistency"),
@@ -188,12 +191,12 @@ def test_the_navigation_links_to_the_dashboard_for_managers_only(client, manager
 
 def test_manager_sees_their_locations_figures_with_interval_and_n(client, manager, month):
     client.force_login(manager)
-    body = client.get(PAGES["scorecards"]).content.decode()
+    body = client.get(PAGES["scorecards"], MONTHLY).content.decode()
     # Headline: Alpha Street's 115 of 140 = 82%, Wilson 75–88%, CSAT 30/40 = 75%, NPS +32 (+10 to +51).
     assert "Your locations, Mar 2025" in body
-    assert "n = 140 observations · 95% interval 75–88%" in body
+    assert "n = 140 observations · Wilson 95% interval 75–88%" in body
     assert "n = 40 answers" in body and ">75%<" in body
-    assert ">+32<" in body and "n = 50 answers · 95% interval +10 to +51" in body
+    assert ">+32<" in body and "n = 50 answers · adjusted-Wald 95% interval +10 to +51" in body
     assert "Target 90%" in body and "not met" in body
     # Table row and the organisation-wide benchmark, but never Beta Road.
     assert "82% (n = 140)" in body
@@ -203,7 +206,7 @@ def test_manager_sees_their_locations_figures_with_interval_and_n(client, manage
 
 def test_other_manager_never_sees_location_a(client, other_manager, month, location_a):
     client.force_login(other_manager)
-    body = client.get(PAGES["scorecards"], {"location": location_a.pk}).content.decode()
+    body = client.get(PAGES["scorecards"], {**MONTHLY, "location": location_a.pk}).content.decode()
     assert "Alpha Street" not in body and "n = 140" not in body
     # The out-of-scope id is ignored: the page shows Beta Road's own 55 of 60.
     assert "92% (n = 60)" in body
@@ -211,10 +214,10 @@ def test_other_manager_never_sees_location_a(client, other_manager, month, locat
 
 def test_admin_sees_the_organisation_and_every_location(client, admin, month):
     client.force_login(admin)
-    body = client.get(PAGES["scorecards"]).content.decode()
+    body = client.get(PAGES["scorecards"], MONTHLY).content.decode()
     assert "Organisation, Mar 2025" in body
-    assert "n = 200 observations · 95% interval 79–89%" in body
-    assert "+20" in body and "n = 90 answers · 95% interval +3 to +36" in body
+    assert "n = 200 observations · Wilson 95% interval 79–89%" in body
+    assert "+20" in body and "n = 90 answers · adjusted-Wald 95% interval +3 to +36" in body
     assert "82% (n = 140)" in body and "92% (n = 60)" in body
     assert "Alpha Street" in body and "Beta Road" in body
 
@@ -222,9 +225,9 @@ def test_admin_sees_the_organisation_and_every_location(client, admin, month):
 def test_a_manager_with_two_locations_sees_them_combined(client, manager, month, location_b):
     manager.employee.managed_locations.add(location_b)
     client.force_login(manager)
-    body = client.get(PAGES["scorecards"]).content.decode()
+    body = client.get(PAGES["scorecards"], MONTHLY).content.decode()
     low, high = stats.wilson_interval(115 + 55, 140 + 60)
-    assert f"n = 200 observations · 95% interval {fmt.interval(low, high)}" in body
+    assert f"n = 200 observations · Wilson 95% interval {fmt.interval(low, high)}" in body
     # CSAT from the summed answers: (30 + 42) / (40 + 50) = 80%; NPS weighted: (32×50 + 5×40) / 90 = +20.
     assert "n = 90 answers · satisfied" in body and ">80%<" in body
     assert ">+20<" in body and "the interval is shown per location" in body
@@ -232,7 +235,7 @@ def test_a_manager_with_two_locations_sees_them_combined(client, manager, month,
 
 def test_the_location_filter_narrows_to_one_location(client, admin, month, location_b):
     client.force_login(admin)
-    body = client.get(PAGES["scorecards"], {"location": location_b.pk}).content.decode()
+    body = client.get(PAGES["scorecards"], {**MONTHLY, "location": location_b.pk}).content.decode()
     assert "Beta Road, Mar 2025" in body
     assert "n = 60 observations" in body and "Organisation: 85% (n = 200)" in body
 
@@ -240,12 +243,12 @@ def test_the_location_filter_narrows_to_one_location(client, admin, month, locat
 def test_the_standard_filter_uses_location_standard_scorecards(client, manager, month, standard, location_a):
     client.force_login(manager)
     body = client.get(
-        PAGES["scorecards"], {"location": location_a.pk, "standard": standard.pk}
+        PAGES["scorecards"], {**MONTHLY, "location": location_a.pk, "standard": standard.pk}
     ).content.decode()
-    assert "Alpha Street · GREET" in body
-    assert "n = 40 observations · 95% interval" in body and ">75%<" in body
+    assert "Alpha Street · Greet every customer" in body
+    assert "n = 40 observations · Wilson 95% interval" in body and ">75%<" in body
     # The organisation-wide rate of that standard as context: 49 of 60.
-    assert "Organisation · GREET: 82% (n = 60)" in body
+    assert "Organisation · Greet every customer: 82% (n = 60)" in body
     drilldown = f"period_kind=month&amp;period_start=2025-03-01&amp;location={location_a.pk}&amp;standard={standard.pk}"
     assert f'{PAGES["observations"]}?{drilldown}">See the 40 observations' in body
 
@@ -263,15 +266,17 @@ def test_team_and_employee_tables_show_the_managers_people(
     card(grain=Grain.EMPLOYEE, employee=person, n=12, passed=12)
 
     client.force_login(manager)
-    teams = client.get(PAGES["scorecards"], {"grain": "team"}).content.decode()
+    teams = client.get(PAGES["scorecards"], {**MONTHLY, "grain": "team"}).content.decode()
     assert "Tills · AAA-01" in teams and "90% (n = 30)" in teams and "Warehouse" not in teams
-    people = client.get(PAGES["scorecards"], {"grain": "employee"}).content.decode()
+    people = client.get(PAGES["scorecards"], {**MONTHLY, "grain": "employee"}).content.decode()
     assert "Ada Byron" in people and "100% (n = 12)" in people
 
     client.force_login(other_manager)
-    teams = client.get(PAGES["scorecards"], {"grain": "team"}).content.decode()
+    teams = client.get(PAGES["scorecards"], {**MONTHLY, "grain": "team"}).content.decode()
     assert "Warehouse · BBB-01" in teams and "Tills" not in teams
-    assert "Ada Byron" not in client.get(PAGES["scorecards"], {"grain": "employee"}).content.decode()
+    assert (
+        "Ada Byron" not in client.get(PAGES["scorecards"], {**MONTHLY, "grain": "employee"}).content.decode()
+    )
 
 
 def test_the_period_picker_offers_the_available_periods(client, admin, location_a):
@@ -280,13 +285,15 @@ def test_the_period_picker_offers_the_available_periods(client, admin, location_
         card(location=location_a, start=start, n=10, passed=5 if start.month == 1 else 9)
     card(grain=Grain.ORGANISATION, kind="quarter", start=date(2025, 1, 1), n=20, passed=14)
     client.force_login(admin)
-    body = client.get(PAGES["scorecards"]).content.decode()
+    body = client.get(PAGES["scorecards"], MONTHLY).content.decode()
     assert '<option value="2025-02-01" selected>Feb 2025</option>' in body
     assert '<option value="2025-01-01">Jan 2025</option>' in body
-    january = client.get(PAGES["scorecards"], {"period_start": "2025-01-01"}).content.decode()
+    january = client.get(PAGES["scorecards"], {**MONTHLY, "period_start": "2025-01-01"}).content.decode()
     assert "50% (n = 10)" in january
     # Switching to quarters keeps the date: February lies in the first quarter.
-    quarter = client.get(PAGES["scorecards"], {"period_kind": "quarter", "period_start": "2025-02-01"})
+    quarter = client.get(
+        PAGES["scorecards"], {**MONTHLY, "period_kind": "quarter", "period_start": "2025-02-01"}
+    )
     assert response_has(quarter, "Organisation, Q1 2025") and response_has(quarter, "n = 20 observations")
 
 
@@ -295,14 +302,14 @@ def test_a_new_month_with_feedback_only_does_not_open_the_dashboard_on_n_0(clien
     card(grain=Grain.ORGANISATION, start=date(2025, 2, 1), n=10, passed=9)
     card(grain=Grain.ORGANISATION, start=date(2025, 3, 1), n=0, passed=0, feedback_count=4)
     client.force_login(admin)
-    body = client.get(PAGES["scorecards"]).content.decode()
+    body = client.get(PAGES["scorecards"], MONTHLY).content.decode()
     assert '<option value="2025-02-01" selected>Feb 2025</option>' in body
     assert '<option value="2025-03-01">Mar 2025</option>' in body  # still offered
 
 
 def test_without_scorecards_the_page_says_how_to_get_them(client, manager):
     client.force_login(manager)
-    body = client.get(PAGES["scorecards"]).content.decode()
+    body = client.get(PAGES["scorecards"], MONTHLY).content.decode()
     assert "No scorecards yet" in body and "manage.py rollup_scorecards" in body
     assert "No scorecards yet" in client.get(PAGES["consistency"]).content.decode()
 
@@ -328,24 +335,30 @@ def test_the_dashboard_shows_what_the_rollup_computed(
 
     # when Alpha Street's manager opens March 2025
     client.force_login(manager)
-    body = client.get(PAGES["scorecards"], {"period_start": "2025-03-01"}).content.decode()
+    body = client.get(PAGES["scorecards"], {**MONTHLY, "period_start": "2025-03-01"}).content.decode()
     low, high = stats.wilson_interval(9, 10)
     nps = stats.nps(2, 1, 4)
 
     # then the figures are the rollup's, with their intervals and sample sizes
-    assert f"n = 10 observations · 95% interval {fmt.interval(low, high)}" in body
+    assert f"n = 10 observations · Wilson 95% interval {fmt.interval(low, high)}" in body
     assert "n = 4 answers · satisfied" in body and ">75%<" in body
-    assert f"n = 4 answers · 95% interval {fmt.signed(nps.low)} to {fmt.signed(nps.high)}" in body
+    assert (
+        f"n = 4 answers · adjusted-Wald 95% interval {fmt.signed(nps.low)} to {fmt.signed(nps.high)}" in body
+    )
     assert "Organisation: 93% (n = 14)" in body
-    teams = client.get(PAGES["scorecards"], {"period_start": "2025-03-01", "grain": "team"}).content.decode()
+    teams = client.get(
+        PAGES["scorecards"], {**MONTHLY, "period_start": "2025-03-01", "grain": "team"}
+    ).content.decode()
     assert "Tills · AAA-01" in teams and "90% (n = 10)" in teams
     people = client.get(
-        PAGES["scorecards"], {"period_start": "2025-03-01", "grain": "employee"}
+        PAGES["scorecards"], {**MONTHLY, "period_start": "2025-03-01", "grain": "employee"}
     ).content.decode()
     assert "Ada Byron" in people
 
     client.force_login(other_manager)
-    body = client.get(PAGES["scorecards"], {"period_start": "2025-03-01", "grain": "team"}).content.decode()
+    body = client.get(
+        PAGES["scorecards"], {**MONTHLY, "period_start": "2025-03-01", "grain": "team"}
+    ).content.decode()
     assert "100% (n = 4)" in body and "Tills" not in body and "Alpha Street" not in body
 
 
@@ -369,7 +382,7 @@ def year_of_a(location_a):
 def test_the_pass_rate_chart_carries_the_p_chart_limits_from_stats(client, manager, year_of_a):
     starts, counts = year_of_a
     client.force_login(manager)
-    response = client.get(PAGES["scorecards"])
+    response = client.get(PAGES["scorecards"], MONTHLY)
     data = json_data(response, "pass-chart-data")
     expected = stats.p_chart(counts)
     assert data["labels"][0] == "Apr 2024" and data["labels"][-1] == "Mar 2025"
@@ -386,7 +399,7 @@ def test_the_pass_rate_chart_carries_the_p_chart_limits_from_stats(client, manag
 def test_csat_and_nps_charts_are_xmr_charts_from_stats(client, manager, year_of_a):
     starts, _ = year_of_a
     client.force_login(manager)
-    response = client.get(PAGES["scorecards"])
+    response = client.get(PAGES["scorecards"], MONTHLY)
     csat = json_data(response, "csat-chart-data")
     expected = stats.xmr_limits([100 * (30 + start.month % 3) / 40 for start in starts])
     assert csat["values"] == pytest.approx(expected.values)
@@ -399,7 +412,7 @@ def test_csat_and_nps_charts_are_xmr_charts_from_stats(client, manager, year_of_
 
 def test_charts_are_drawn_by_the_local_script_without_inline_code(client, manager, year_of_a):
     client.force_login(manager)
-    body = client.get(PAGES["scorecards"]).content.decode()
+    body = client.get(PAGES["scorecards"], MONTHLY).content.decode()
     assert "/static/vendor/chartjs/chart.umd.min.js" in body and "/static/js/dashboard.js" in body
     assert "chartjs-plugin-annotation.min.js" in body
     inline = re.findall(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>", body)
@@ -411,7 +424,7 @@ def test_charts_are_drawn_by_the_local_script_without_inline_code(client, manage
 
 def test_the_heatmap_shows_value_n_and_target_status(client, manager, month, standard, location_a):
     client.force_login(manager)
-    body = client.get(PAGES["scorecards"]).content.decode()
+    body = client.get(PAGES["scorecards"], MONTHLY).content.decode()
     # Alpha Street on GREET: 30 of 40 = 75% against 90%; Wilson (0.60, 0.86) excludes 90% → below.
     cell = re.search(
         r'<td class="heat heat-(\w+)"><a href="([^"]+)">75%<span class="heat-n">n = 40</span>', body
@@ -435,15 +448,20 @@ def test_the_heatmap_shows_locations_a_page_at_a_time_with_the_same_columns(clie
     )
     client.force_login(manager)
 
-    first = client.get(PAGES["scorecards"]).context["heatmap"]
-    second = client.get(PAGES["scorecards"], {"heatmap_page": 2}).context["heatmap"]
+    first = client.get(PAGES["scorecards"], MONTHLY).context["heatmap"]
+    second = client.get(PAGES["scorecards"], {**MONTHLY, "heatmap_page": 2}).context["heatmap"]
 
-    assert [location.name for location, _ in first.rows] == [f"Store {i:03d}" for i in range(25)]
-    assert [location.name for location, _ in second.rows] == [f"Store {i:03d}" for i in range(25, 30)]
+    # Locations in order of need (the lowest lower bound of their interval first), 25 a page.
+    assert len(first.rows) == 25 and len(second.rows) == 5
+    names = [location.name for location, _ in first.rows + second.rows]
+    assert sorted(names) == [f"Store {i:03d}" for i in range(30)]
+    lows = [row.pass_rate_low for row in first.row_figures + second.row_figures]
+    assert lows == sorted(lows)
     # Every page has every standard measured in the period, so the columns line up.
     assert [s.code for s in first.standards] == [s.code for s in second.standards] == ["QC", "ZZ"]
-    assert second.rows[-1][1][1].observations == 5
-    body = client.get(PAGES["scorecards"]).content.decode()
+    cells = {location.code: row for location, row in first.rows + second.rows}
+    assert cells["Q-029"][1].observations == 5
+    body = client.get(PAGES["scorecards"], MONTHLY).content.decode()
     assert "Locations 1–25 of 30" in body and "heatmap_page=2" in body
 
 
@@ -648,17 +666,27 @@ def test_the_consistency_page_can_focus_on_one_standard(client, admin, month, st
 
 def test_the_scorecard_table_exports_as_csv_in_scope(client, manager, month):
     client.force_login(manager)
-    response = client.get(PAGES["scorecards"], {"format": "csv"})
+    response = client.get(PAGES["scorecards"], {**MONTHLY, "format": "csv"})
     rows = csv_rows(response)
-    assert rows[0][:6] == [
+    assert rows[0][:7] == [
         "period_kind",
         "period_start",
+        "period_last",
         "grain",
         "subject",
         "location_code",
         "standard_code",
     ]
-    assert rows[1][:7] == ["month", "2025-03-01", "location", "Alpha Street", "AAA-01", "", "140"]
+    assert rows[1][:8] == [
+        "month",
+        "2025-03-01",
+        "2025-03-31",
+        "location",
+        "Alpha Street",
+        "AAA-01",
+        "",
+        "140",
+    ]
     assert len(rows) == 2
     assert 'filename="scorecards-month-2025-03-01-location.csv"' in response["Content-Disposition"]
 

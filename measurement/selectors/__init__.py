@@ -32,7 +32,18 @@ Units follow the rollup (`measurement.services.rollup`): pass rates and their Wi
 proportions 0–1, CSAT a percentage 0–100, NPS −100…100.
 """
 
-from .charts import WESTERN_ELECTRIC_RULES, ChartRow, Heatmap, Trend, TrendPoint, heat_status, heatmap, trend
+from .charts import (
+    WESTERN_ELECTRIC_RULES,
+    ChartRow,
+    Heatmap,
+    Trend,
+    TrendPoint,
+    heat_status,
+    heatmap,
+    last_complete_period,
+    trend,
+    trend_periods,
+)
 from .common import (
     BENCHMARK_GRAINS,
     DASHBOARD_PERIOD_KINDS,
@@ -43,6 +54,7 @@ from .common import (
     benchmark_scorecards,
     dashboard_locations,
     dashboard_teams,
+    dashboard_today,
     is_admin,
     period_bounds,
     period_label,
@@ -61,6 +73,7 @@ from .evidence import (
     observations_behind,
 )
 from .personal import MyScorecard, StandardTally, my_latest_scorecard, my_scorecard  # noqa: F401
+from .rolling import ROLLING, RollingPeriod, rolling_scorecards
 from .scorecards import (
     SCORECARD_CSV_HEADER,
     DashboardChoices,
@@ -68,8 +81,13 @@ from .scorecards import (
     Headline,
     Selection,
     dashboard_choices,
+    has_enough_evidence,
     headline,
+    load_subjects,
+    need_key,
     period_kind_from,
+    period_scorecards,
+    rolling_rows,
     scorecard_csv_rows,
     scorecard_drilldown_params,
     scorecard_subject,
@@ -84,6 +102,7 @@ __all__ = [
     "LEAGUE_CSV_HEADER",
     "OBSERVATION_CSV_HEADER",
     "OTHER_LOCATION",
+    "ROLLING",
     "SCORECARD_CSV_HEADER",
     "TABLE_GRAINS",
     "TREND_PERIODS",
@@ -96,6 +115,7 @@ __all__ = [
     "League",
     "LeagueRow",
     "ObservationFilter",
+    "RollingPeriod",
     "Selection",
     "Trend",
     "TrendPoint",
@@ -103,14 +123,19 @@ __all__ = [
     "dashboard_choices",
     "dashboard_locations",
     "dashboard_teams",
+    "dashboard_today",
     "evaluation_for",
     "evaluation_items",
+    "has_enough_evidence",
     "headline",
     "heat_status",
     "heatmap",
     "is_admin",
+    "last_complete_period",
     "league_csv_rows",
+    "load_subjects",
     "location_league",
+    "need_key",
     "observation_counts",
     "observation_csv_rows",
     "observation_filter_from",
@@ -118,7 +143,10 @@ __all__ = [
     "period_bounds",
     "period_kind_from",
     "period_label",
+    "period_scorecards",
     "previous_periods",
+    "rolling_rows",
+    "rolling_scorecards",
     "scorecard_csv_rows",
     "scorecard_drilldown_params",
     "scorecard_subject",
@@ -126,4 +154,5 @@ __all__ = [
     "scorecards_for",
     "selection_from",
     "trend",
+    "trend_periods",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Q
@@ -14,9 +14,25 @@ from organization.models import Location
 from standards.models import Standard
 
 from .. import stats
-from ..models import Grain, Scorecard
-from .common import TREND_PERIODS, benchmark_scorecards, period_label, previous_periods, scorecards_for
-from .scorecards import Figures, Selection, feedback_rows_filter, pass_rows_filter
+from ..models import Grain, PeriodKind, Scorecard
+from ..services.rollup import period_start
+from .common import (
+    TREND_PERIODS,
+    benchmark_scorecards,
+    dashboard_today,
+    period_label,
+    previous_periods,
+    scorecards_for,
+)
+from .scorecards import (
+    Figures,
+    Selection,
+    feedback_rows_filter,
+    load_subjects,
+    need_key,
+    pass_rows_filter,
+    period_scorecards,
+)
 
 # --------------------------------------------------------------------------- heatmap
 
@@ -45,35 +61,66 @@ class Heatmap:
     rows: list[tuple[Location, list[Scorecard | None]]]  # one cell per standard
     benchmark: list[Scorecard | None]  # the organisation-wide row per standard
     page: Page | None = None  # the page of locations shown
+    # Each row's own figures (the location's, or its cell when one standard is chosen): the order.
+    row_figures: list[Scorecard] = field(default_factory=list)
 
 
 def heatmap(user, selection: Selection, *, page_number=None) -> Heatmap:
     """Location × standard pass rates for the period in the user's scope, one page of locations at a
     time (every page has the same columns), with the organisation-wide rate per standard as the
-    last row. Queries: five (locations counted and paged, standards, cells, benchmark)."""
-    period = Q(period_kind=selection.period_kind, period_start=selection.period_start)
-    cells = scorecards_for(user).filter(period, grain=Grain.LOCATION_STANDARD)
-    bench = benchmark_scorecards().filter(period, grain=Grain.STANDARD)
+    last row. Locations are ordered by need (`need_key` on the location's own scorecard, or on its
+    cell of the chosen standard), so the page that opens first holds those most surely below.
+    Rolling and calendar periods alike. Queries: four (locations with their figures, standards,
+    the page's cells, benchmark)."""
+    mine = scorecards_for(user)
+    cells = mine.filter(grain=Grain.LOCATION_STANDARD)
+    bench = benchmark_scorecards().filter(grain=Grain.STANDARD)
+    order_rows = mine.filter(grain=Grain.LOCATION)
     if selection.location:
         cells = cells.filter(location=selection.location)
+        order_rows = order_rows.filter(location=selection.location)
     if selection.standard:
         cells = cells.filter(standard=selection.standard)
         bench = bench.filter(standard=selection.standard)
-    located = Location.objects.filter(pk__in=cells.values("location_id")).order_by("name", "pk")
+        order_rows = cells
+    if selection.rolling:
+        located = period_scorecards(order_rows, selection)
+        load_subjects(located)
+    else:
+        located = period_scorecards(order_rows.select_related("location", "standard"), selection)
+    # A location appears once it has a cell: its location row may hold customer feedback only.
+    located = sorted((row for row in located if row.observations), key=need_key)
     page = Paginator(located, HEATMAP_LOCATIONS_PER_PAGE).get_page(page_number)
-    locations = list(page.object_list)
-    if not locations:
+    shown = list(page.object_list)
+    if not shown:
         return Heatmap(standards=[], rows=[], benchmark=[], page=page)
-    standards = list(Standard.objects.filter(pk__in=cells.values("standard_id")).order_by("code"))
-    shown = cells.filter(location__in=locations)
-    by_key = {(cell.location_id, cell.standard_id): cell for cell in shown}
-    bench_by_standard = {row.standard_id: row for row in bench}
+    standards = list(
+        Standard.objects.filter(pk__in=_period_filter(cells, selection).values("standard_id")).order_by(
+            "code"
+        )
+    )
+    page_cells = period_scorecards(cells.filter(location__in=[row.location_id for row in shown]), selection)
+    by_key = {(cell.location_id, cell.standard_id): cell for cell in page_cells}
+    bench_by_standard = {row.standard_id: row for row in period_scorecards(bench, selection)}
     return Heatmap(
         standards=standards,
-        rows=[(location, [by_key.get((location.pk, s.pk)) for s in standards]) for location in locations],
+        rows=[(row.location, [by_key.get((row.location_id, s.pk)) for s in standards]) for row in shown],
         benchmark=[bench_by_standard.get(s.pk) for s in standards],
         page=page,
+        row_figures=shown,
     )
+
+
+def _period_filter(scorecards, selection: Selection):
+    """`scorecards` narrowed to the selection's period as stored rows: the day rows of a rolling
+    period, the period's own rows otherwise (for lists of what exists, not for figures)."""
+    if selection.rolling:
+        return scorecards.filter(
+            period_kind=PeriodKind.DAY,
+            period_start__gte=selection.rolling.start,
+            period_start__lt=selection.rolling.end,
+        )
+    return scorecards.filter(period_kind=selection.period_kind, period_start=selection.period_start)
 
 
 # --------------------------------------------------------------------------- trends (SPC)
@@ -128,12 +175,15 @@ def _chart_rows(chart: dict | None, values_key: str) -> list[ChartRow]:
 
 @dataclass(frozen=True)
 class Trend:
-    """Chart data for the selection over the last `TREND_PERIODS` periods, JSON-ready."""
+    """Chart data for the selection over the last `TREND_PERIODS` complete periods, JSON-ready."""
 
     pass_chart: dict | None  # p-chart (stats.p_chart), None without observations
     csat_chart: dict | None  # XmR (stats.xmr_limits), None with fewer than two periods of answers
     nps_chart: dict | None
     points: list[TrendPoint] = field(default_factory=list)
+    period_kind: str = PeriodKind.MONTH
+    # The running period the chart leaves out ("Dec 2026"): a few days of it would read as a plunge.
+    left_out: str = ""
 
     @property
     def pass_rows(self) -> list[ChartRow]:
@@ -193,17 +243,49 @@ def p_chart_data(points: list[TrendPoint]) -> dict | None:
     }
 
 
+# Next to the rolling 30 days the trend shows complete months: a month holds about as many days of
+# evidence as the headline figure, so each point reads against it at the same noise level, and
+# twelve of them cover a year (seasons) where twelve weeks would cover one quarter, one noisier
+# point at a time.
+ROLLING_TREND_KIND = PeriodKind.MONTH
+
+
+def last_complete_period(kind: str, today: date) -> date:
+    """The start of the latest period of `kind` that ended before `today` (today's evidence is still
+    arriving, so the period holding today is partial even on its last day)."""
+    return period_start(kind, period_start(kind, today) - timedelta(days=1))
+
+
+def trend_periods(selection: Selection) -> tuple[str, list[date], str]:
+    """The period kind of the trend, the starts of its `TREND_PERIODS` complete periods (oldest
+    first), and the label of the running period left out ("" when none is)."""
+    today = selection.today or dashboard_today()
+    if selection.rolling:
+        kind = ROLLING_TREND_KIND
+        last = last_complete_period(kind, today)
+        left_out = period_label(kind, period_start(kind, today))
+    else:
+        kind = selection.period_kind
+        last, left_out = selection.period_start, ""
+        if selection.is_partial:
+            last = last_complete_period(kind, today)
+            left_out = period_label(kind, selection.period_start)
+    return kind, previous_periods(kind, last, TREND_PERIODS), left_out
+
+
 def trend(user, selection: Selection) -> Trend:
     """The selection's pass rate as a p-chart (per-period 3σ limits, Western Electric flags) and its
-    location's (or the organisation's) CSAT and NPS as XmR charts, over the last periods up to the
-    chosen one. Periods without data are left out of a chart. Queries: two."""
-    starts = previous_periods(selection.period_kind, selection.period_start, TREND_PERIODS)
-    window = Q(period_kind=selection.period_kind, period_start__in=starts)
+    location's (or the organisation's) CSAT and NPS as XmR charts, over the last complete periods
+    (`trend_periods`: months for the rolling period, else the chosen kind up to the chosen period).
+    A running period is left out, so its first days never show as a plunge. Periods without data
+    are left out of a chart. Queries: two."""
+    kind, starts, left_out = trend_periods(selection)
+    window = Q(period_kind=kind, period_start__in=starts)
     mine = scorecards_for(user).filter(window)
     passing = _period_figures(selection.label, mine.filter(pass_rows_filter(selection)))
     feedback = _period_figures(selection.label, mine.filter(feedback_rows_filter(selection)))
     points = [
-        TrendPoint(start, period_label(selection.period_kind, start), passing[start])
+        TrendPoint(start, period_label(kind, start), passing[start])
         for start in starts
         if start in passing and passing[start].observations
     ]
@@ -212,7 +294,6 @@ def trend(user, selection: Selection) -> Trend:
         (start, feedback[start]) for start in starts if start in feedback and feedback[start].csat_n
     ]
     nps_points = [(start, feedback[start]) for start in starts if start in feedback and feedback[start].nps_n]
-    kind = selection.period_kind
     return Trend(
         pass_chart=pass_chart,
         csat_chart=_xmr_chart(
@@ -228,4 +309,6 @@ def trend(user, selection: Selection) -> Trend:
             unit="score",
         ),
         points=points,
+        period_kind=kind,
+        left_out=left_out,
     )

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.conf import settings
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 
-from organization.models import Location, Team
+from organization.models import Employee, Location, Team
 from standards.models import Standard
+from touchpoints.models import Touchpoint
 
 from .. import stats
-from ..models import Grain, Scorecard
-from ..services.rollup import period_start
+from ..models import Grain, PeriodKind, Scorecard
+from ..services.rollup import period_end, period_start
 from .common import (
     DASHBOARD_PERIOD_KINDS,
     DEFAULT_PERIOD_KIND,
@@ -23,10 +25,12 @@ from .common import (
     benchmark_scorecards,
     dashboard_locations,
     dashboard_teams,
+    dashboard_today,
     parse_date,
     period_label,
     scorecards_for,
 )
+from .rolling import ROLLING, RollingPeriod, rolling_scorecards
 
 # --------------------------------------------------------------------------- the selection
 
@@ -35,8 +39,8 @@ from .common import (
 class DashboardChoices:
     """What the filters offer a user: each list already limited to the user's scope."""
 
-    period_kind: str
-    periods: list[date]  # newest first
+    period_kind: str  # "rolling" or a calendar kind (DASHBOARD_PERIOD_KINDS)
+    periods: list[date]  # calendar period starts, newest first; empty for "rolling"
     # The newest period with observations: the default, so that a month only a day or two old, with
     # customer feedback but nothing measured yet, does not open the dashboard on "n = 0".
     latest_measured: date | None
@@ -44,26 +48,42 @@ class DashboardChoices:
     teams: list[Team]
     standards: list[Standard]
     has_scorecards: bool  # any scorecard at all, of any period kind
+    rolling: RollingPeriod | None = None  # the rolling period ending dashboard_today()
+    today: date | None = None  # dashboard_today(): periods ending after it are partial
+
+    @property
+    def is_rolling(self) -> bool:
+        return self.period_kind == ROLLING
 
 
 def dashboard_choices(user, *, period_kind: str) -> DashboardChoices:
-    """The filter options for `user` and `period_kind`. Queries: four, whatever the data size.
+    """The filter options for `user` and `period_kind` ("rolling" or a calendar kind). Queries:
+    four, whatever the data size.
 
-    Periods are those that have an organisation-wide scorecard (every period with evidence has one);
-    standards those with a location × standard scorecard of this period kind in the user's scope.
+    Calendar periods are those that have an organisation-wide scorecard (every period with evidence
+    has one); standards those with a location × standard scorecard of this period kind (of months,
+    for the rolling period) in the user's scope.
     """
-    offered = list(
-        Scorecard.objects.filter(grain=Grain.ORGANISATION, period_kind=period_kind)
-        .order_by("-period_start")
-        .values_list("period_start", "observations")[:PICKER_PERIODS]
-    )
+    today = dashboard_today()
+    rolling = period_kind == ROLLING
+    if rolling:
+        offered = []
+        has_scorecards = Scorecard.objects.filter(grain=Grain.ORGANISATION).exists()
+    else:
+        offered = list(
+            Scorecard.objects.filter(grain=Grain.ORGANISATION, period_kind=period_kind)
+            .order_by("-period_start")
+            .values_list("period_start", "observations")[:PICKER_PERIODS]
+        )
+        has_scorecards = bool(offered) or Scorecard.objects.filter(grain=Grain.ORGANISATION).exists()
     periods = [start for start, _ in offered]
     latest_measured = next((start for start, observations in offered if observations), None)
-    has_scorecards = bool(periods) or Scorecard.objects.filter(grain=Grain.ORGANISATION).exists()
     # One probe per standard (EXISTS on the partial index scorecard_measured_idx), not a scan of
     # every location x standard scorecard of the period kind: at 500 locations that took seconds.
     measured = scorecards_for(user).filter(
-        grain=Grain.LOCATION_STANDARD, period_kind=period_kind, standard=OuterRef("pk")
+        grain=Grain.LOCATION_STANDARD,
+        period_kind=PeriodKind.MONTH if rolling else period_kind,
+        standard=OuterRef("pk"),
     )
     standards = list(Standard.objects.filter(Exists(measured)).order_by("code"))
     return DashboardChoices(
@@ -74,12 +94,19 @@ def dashboard_choices(user, *, period_kind: str) -> DashboardChoices:
         teams=list(dashboard_teams(user).order_by("location__name", "name")),
         standards=standards,
         has_scorecards=has_scorecards,
+        rolling=RollingPeriod.ending(today) if rolling else None,
+        today=today,
     )
 
 
 @dataclass(frozen=True)
 class Selection:
-    """What the user is looking at: a period and optionally a location, team and standard."""
+    """What the user is looking at: a period and optionally a location, team and standard.
+
+    The period is either the rolling one (`rolling` set, `period_kind` "rolling", `period_start` its
+    first day) or a calendar period (`period_kind`, `period_start`). Read its scorecards with
+    `period_scorecards(queryset, selection)`, which works for both.
+    """
 
     period_kind: str
     period_start: date | None
@@ -88,10 +115,45 @@ class Selection:
     team: Team | None = None
     standard: Standard | None = None
     grain: str = Grain.LOCATION
+    rolling: RollingPeriod | None = None
+    today: date | None = None  # dashboard_today(), to tell a partial period from a complete one
+
+    @property
+    def is_rolling(self) -> bool:
+        return self.rolling is not None
+
+    @property
+    def has_period(self) -> bool:
+        return self.period_start is not None
+
+    @property
+    def period_end(self) -> date | None:
+        """The first day after the period."""
+        if self.rolling:
+            return self.rolling.end
+        return period_end(self.period_kind, self.period_start) if self.period_start else None
+
+    @property
+    def period_last(self) -> date | None:
+        """The period's last day (inclusive)."""
+        end = self.period_end
+        return end - timedelta(days=1) if end else None
+
+    @property
+    def is_partial(self) -> bool:
+        """A calendar period still running on `today` (its figures hold only part of it)."""
+        if self.rolling or not self.period_start or self.today is None:
+            return False
+        return self.period_end > self.today
 
     @property
     def period_label(self) -> str:
-        return period_label(self.period_kind, self.period_start) if self.period_start else ""
+        if self.rolling:
+            return self.rolling.label
+        if not self.period_start:
+            return ""
+        label = period_label(self.period_kind, self.period_start)
+        return f"{label} (so far)" if self.is_partial else label
 
     @property
     def scope_label(self) -> str:
@@ -104,18 +166,38 @@ class Selection:
 
     @property
     def label(self) -> str:
-        return f"{self.scope_label} · {self.standard.code}" if self.standard else self.scope_label
+        return f"{self.scope_label} · {self.standard.title}" if self.standard else self.scope_label
 
     @property
     def feedback_location(self) -> Location | None:
         """Customer feedback is rolled up per location, not per team or standard."""
         return self.team.location if self.team else self.location
 
+    def previous(self) -> Selection | None:
+        """The same selection over the span just before (the previous 30 days, the previous month)."""
+        if self.rolling:
+            earlier = self.rolling.previous()
+            return replace(self, rolling=earlier, period_start=earlier.start)
+        if not self.period_start:
+            return None
+        return replace(
+            self, period_start=period_start(self.period_kind, self.period_start - timedelta(days=1))
+        )
+
+    def period_params(self) -> dict[str, str]:
+        """The drill-down page's parameters for the period: from/to for a rolling period."""
+        if self.rolling:
+            return {"from": self.rolling.start.isoformat(), "to": self.rolling.last.isoformat()}
+        if not self.period_start:
+            return {}
+        return {"period_kind": self.period_kind, "period_start": self.period_start.isoformat()}
+
     def params(self, **changes) -> dict[str, str]:
-        """The query parameters that reproduce this selection, with `changes` applied."""
+        """The query parameters that reproduce this selection, with `changes` applied (the rolling
+        period always ends on the day the page is opened, so it carries no date)."""
         params = {
             "period_kind": self.period_kind,
-            "period_start": self.period_start.isoformat() if self.period_start else "",
+            "period_start": self.period_start.isoformat() if self.period_start and not self.rolling else "",
             "location": self.location.pk if self.location else "",
             "team": self.team.pk if self.team else "",
             "standard": self.standard.pk if self.standard else "",
@@ -126,7 +208,10 @@ class Selection:
 
     def drilldown_params(self) -> dict[str, str]:
         """Parameters of the observations page for this selection's figures."""
-        params = self.params(grain="")
+        params = {
+            **self.period_params(),
+            **self.params(period_kind="", period_start="", grain=""),
+        }
         if self.team:
             # Team scorecards cover every standard of the team (there is no team × standard grain).
             params.pop("location", None)
@@ -134,9 +219,12 @@ class Selection:
         return params
 
 
-def period_kind_from(params: Mapping[str, str]) -> str:
+def period_kind_from(params: Mapping[str, str], *, rolling: bool = False) -> str:
+    """The period kind asked for; with `rolling` the rolling period is offered and is the default."""
     kind = params.get("period_kind", "")
-    return kind if kind in DASHBOARD_PERIOD_KINDS else DEFAULT_PERIOD_KIND
+    if kind in DASHBOARD_PERIOD_KINDS or (rolling and kind == ROLLING):
+        return kind
+    return ROLLING if rolling else DEFAULT_PERIOD_KIND
 
 
 def _pick(options: Sequence, raw: str | None):
@@ -148,14 +236,18 @@ def _pick(options: Sequence, raw: str | None):
 
 def selection_from(params: Mapping[str, str], *, choices: DashboardChoices, admin: bool) -> Selection:
     """Read the selection from query parameters, keeping only what `choices` offers: an id outside
-    the user's scope is ignored, an unknown period falls back to the latest with observations (else
-    the latest). No queries."""
-    start = parse_date(params.get("period_start"))
-    if start is not None:
-        # A date inside a period stands for that period (e.g. a month's start after switching to quarters).
-        start = period_start(choices.period_kind, start)
-    if start not in choices.periods:
-        start = choices.latest_measured or (choices.periods[0] if choices.periods else None)
+    the user's scope is ignored, an unknown calendar period falls back to the latest with
+    observations (else the latest). A rolling selection takes its period from `choices` (it ends
+    on dashboard_today()) and ignores any period_start. No queries."""
+    if choices.rolling is not None:
+        start = choices.rolling.start if choices.has_scorecards else None
+    else:
+        start = parse_date(params.get("period_start"))
+        if start is not None:
+            # A date inside a period stands for that period (e.g. a month's start after switching to quarters).
+            start = period_start(choices.period_kind, start)
+        if start not in choices.periods:
+            start = choices.latest_measured or (choices.periods[0] if choices.periods else None)
     team = _pick(choices.teams, params.get("team"))
     location = team.location if team else _pick(choices.locations, params.get("location"))
     grain = params.get("grain", "")
@@ -167,7 +259,28 @@ def selection_from(params: Mapping[str, str], *, choices: DashboardChoices, admi
         team=team,
         standard=_pick(choices.standards, params.get("standard")),
         grain=grain if grain in TABLE_GRAINS else Grain.LOCATION,
+        rolling=choices.rolling if start is not None else None,
+        today=choices.today,
     )
+
+
+def period_scorecards(scorecards: QuerySet[Scorecard], selection: Selection) -> list[Scorecard]:
+    """The scorecards of the selection's period among `scorecards` (already narrowed to a scope and
+    grains): the stored ones of a calendar period, or those of the rolling period summed from day
+    scorecards (`rolling_scorecards`, each carrying its `rolling_period`). One query."""
+    if selection.rolling:
+        return rolling_rows(scorecards, selection.rolling)
+    if not selection.period_start:
+        return []
+    return list(scorecards.filter(period_kind=selection.period_kind, period_start=selection.period_start))
+
+
+def rolling_rows(scorecards: QuerySet[Scorecard], period: RollingPeriod) -> list[Scorecard]:
+    """`rolling_scorecards`, each row knowing its period (its drill-down needs the last day)."""
+    rows = rolling_scorecards(scorecards, period)
+    for row in rows:
+        row.rolling_period = period
+    return rows
 
 
 # --------------------------------------------------------------------------- figures
@@ -317,20 +430,28 @@ class Headline:
     feedback_label: str
     benchmark: Figures | None  # the organisation-wide figures, as context
     team_ignores_standard: bool  # there are no team × standard scorecards
+    previous: Figures | None = None  # the pass rate over the span just before, for comparison
+    previous_selection: Selection | None = None
 
 
 def headline(user, selection: Selection) -> Headline:
-    """The selection's headline figures. Queries: three (two without a benchmark)."""
-    period = Q(period_kind=selection.period_kind, period_start=selection.period_start)
-    mine = scorecards_for(user).filter(period)
-    passing = list(mine.filter(pass_rows_filter(selection)))
-    feedback = list(mine.filter(feedback_rows_filter(selection)))
+    """The selection's headline figures and its pass rate over the previous span. Queries: four
+    (three without a benchmark), for a rolling period as for a calendar one."""
+    mine = scorecards_for(user)
+    passing = period_scorecards(mine.filter(pass_rows_filter(selection)), selection)
+    feedback = period_scorecards(mine.filter(feedback_rows_filter(selection)), selection)
+    earlier = selection.previous()
+    previous = None
+    if earlier is not None:
+        previous = Figures.of(
+            selection.label, period_scorecards(mine.filter(pass_rows_filter(earlier)), earlier)
+        )
     benchmark_filter = benchmark_row_filter(selection)
     benchmark = None
     if benchmark_filter is not None:
-        rows = list(benchmark_scorecards().filter(period).filter(benchmark_filter))
+        rows = period_scorecards(benchmark_scorecards().filter(benchmark_filter), selection)
         benchmark = Figures.of(
-            "Organisation" + (f" · {selection.standard.code}" if selection.standard else ""), rows
+            "Organisation" + (f" · {selection.standard.title}" if selection.standard else ""), rows
         )
     feedback_location = selection.feedback_location
     feedback_label = (
@@ -344,53 +465,121 @@ def headline(user, selection: Selection) -> Headline:
         feedback_label=feedback_label,
         benchmark=benchmark,
         team_ignores_standard=bool(selection.team and selection.standard),
+        previous=previous,
+        previous_selection=earlier,
     )
 
 
 # --------------------------------------------------------------------------- the scorecard table
 
 
-def scorecard_table(user, selection: Selection) -> QuerySet[Scorecard]:
-    """The period's scorecards at the selection's table grain, in the user's scope, ordered by name.
+def has_enough_evidence(row) -> bool:
+    """Whether a scorecard (or `Figures`) holds enough observations (settings.MIN_EVIDENCE) to
+    call its subject strong or weak; below that it says "too little evidence"."""
+    return (row.observations or 0) >= settings.MIN_EVIDENCE
+
+
+def need_key(row: Scorecard) -> tuple:
+    """Sort key "by need": rows with enough evidence first, the lowest lower bound of the Wilson
+    interval first (the subject most surely below), then those with too little evidence; by name
+    within ties. The rows' related objects must be loaded (`scorecard_subject`)."""
+    low = row.pass_rate_low
+    return (not has_enough_evidence(row), low is None, low or 0.0, scorecard_subject(row))
+
+
+# The same order in SQL, for stored scorecards; the names that break ties follow.
+NEED_ORDER = (
+    Case(When(observations__lt=settings.MIN_EVIDENCE, then=Value(1)), default=Value(0)),
+    F("pass_rate_low").asc(nulls_last=True),
+)
+
+
+def _table_rows(user, selection: Selection) -> tuple[QuerySet[Scorecard], tuple[str, ...], tuple[str, ...]]:
+    """The scorecards of the selection's table grain, before the period is applied, with the
+    relations the table shows and the names that break ties."""
+    rows = scorecards_for(user)
+    grain, location, team, standard = selection.grain, selection.location, selection.team, selection.standard
+    if grain == Grain.TEAM:
+        rows = rows.filter(grain=Grain.TEAM)
+        if team:
+            rows = rows.filter(team=team)
+        elif location:
+            rows = rows.filter(team__location=location)
+        return rows, ("team__location",), ("team__location__name", "team__name")
+    if grain == Grain.EMPLOYEE:
+        rows = rows.filter(grain=Grain.EMPLOYEE)
+        if team:
+            rows = rows.filter(employee__team=team)
+        elif location:
+            rows = rows.filter(employee__location=location)
+        names = ("employee__user__last_name", "employee__user__first_name", "employee__pk")
+        return rows, ("employee__user", "employee__location"), names
+    by_standard = grain == Grain.STANDARD or standard is not None
+    if not by_standard:
+        rows = rows.filter(grain=Grain.LOCATION)
+        if location:
+            rows = rows.filter(location=location)
+        return rows, ("location",), ("location__name",)
+    if grain == Grain.STANDARD and selection.admin and not location:
+        rows = rows.filter(grain=Grain.STANDARD)
+        related, names = ("standard",), ("standard__code",)
+    else:
+        rows = rows.filter(grain=Grain.LOCATION_STANDARD)
+        if location:
+            rows = rows.filter(location=location)
+        related, names = ("location", "standard"), ("location__name", "standard__code")
+    if standard:
+        rows = rows.filter(standard=standard)
+    return rows, related, names
+
+
+def scorecard_table(user, selection: Selection) -> QuerySet[Scorecard] | list[Scorecard]:
+    """The period's scorecards at the selection's table grain, in the user's scope, ordered by need
+    (`need_key`): the lowest lower bound of the pass-rate interval first, rows with too little
+    evidence last.
 
     - location: one row per location (per location × standard when a standard is chosen);
     - team, employee: one row per team / employee (of the chosen location or team, if any);
     - standard: per standard — organisation-wide rows for an admin without a location, otherwise
       location × standard rows.
+
+    A calendar period gives a queryset ordered in SQL (paged by the database); the rolling period a
+    list summed from day scorecards, its names loaded in one query per relation. Queries: one or
+    two for a page of a calendar table; for the rolling one, one plus one per relation shown.
     """
-    rows = scorecards_for(user).filter(period_kind=selection.period_kind, period_start=selection.period_start)
-    grain, location, team, standard = selection.grain, selection.location, selection.team, selection.standard
-    if grain == Grain.TEAM:
-        rows = rows.filter(grain=Grain.TEAM).select_related("team__location")
-        if team:
-            rows = rows.filter(team=team)
-        elif location:
-            rows = rows.filter(team__location=location)
-        return rows.order_by("team__location__name", "team__name")
-    if grain == Grain.EMPLOYEE:
-        rows = rows.filter(grain=Grain.EMPLOYEE).select_related("employee__user", "employee__location")
-        if team:
-            rows = rows.filter(employee__team=team)
-        elif location:
-            rows = rows.filter(employee__location=location)
-        return rows.order_by("employee__user__last_name", "employee__user__first_name", "employee__pk")
-    by_standard = grain == Grain.STANDARD or standard is not None
-    if not by_standard:
-        rows = rows.filter(grain=Grain.LOCATION).select_related("location")
-        if location:
-            rows = rows.filter(location=location)
-        return rows.order_by("location__name")
-    if grain == Grain.STANDARD and selection.admin and not location:
-        rows = rows.filter(grain=Grain.STANDARD).select_related("standard")
-        order = ["standard__code"]
-    else:
-        rows = rows.filter(grain=Grain.LOCATION_STANDARD).select_related("location", "standard")
-        if location:
-            rows = rows.filter(location=location)
-        order = ["location__name", "standard__code"]
-    if standard:
-        rows = rows.filter(standard=standard)
-    return rows.order_by(*order)
+    rows, related, names = _table_rows(user, selection)
+    if selection.rolling:
+        table = period_scorecards(rows, selection)
+        load_subjects(table)
+        return sorted(table, key=need_key)
+    if not selection.period_start:
+        return rows.none()
+    return (
+        rows.filter(period_kind=selection.period_kind, period_start=selection.period_start)
+        .select_related(*related)
+        .order_by(*NEED_ORDER, *names)
+    )
+
+
+def load_subjects(rows: list[Scorecard]) -> None:
+    """Give unsaved (rolling) scorecards their location, team, employee, standard and touchpoint,
+    as `select_related` does for stored ones: one query per relation the rows name."""
+    relations = (
+        ("location", Location.objects.all()),
+        ("team", Team.objects.select_related("location")),
+        ("employee", Employee.objects.select_related("user", "location")),
+        ("standard", Standard.objects.all()),
+        ("touchpoint", Touchpoint.objects.all()),
+    )
+    for name, queryset in relations:
+        ids = {getattr(row, f"{name}_id") for row in rows} - {None}
+        if not ids:
+            continue
+        objects = queryset.in_bulk(ids)
+        for row in rows:
+            value = getattr(row, f"{name}_id")
+            if value is not None:
+                setattr(row, name, objects[value])
 
 
 def scorecard_subject(row: Scorecard) -> str:
@@ -411,9 +600,14 @@ def scorecard_subject(row: Scorecard) -> str:
 
 
 def scorecard_drilldown_params(row: Scorecard) -> dict[str, str]:
-    """Parameters of the observations page listing the evidence behind `row`."""
-    params = {"period_kind": row.period_kind, "period_start": row.period_start.isoformat()}
-    for name in ("location", "team", "employee", "standard"):
+    """Parameters of the observations page listing exactly the evidence behind `row`: its calendar
+    period, or the from/to days of a rolling one, and the subject it is about."""
+    period = getattr(row, "rolling_period", None)
+    if period is not None:
+        params = {"from": period.start.isoformat(), "to": period.last.isoformat()}
+    else:
+        params = {"period_kind": row.period_kind, "period_start": row.period_start.isoformat()}
+    for name in ("location", "team", "employee", "standard", "touchpoint"):
         value = getattr(row, f"{name}_id")
         if value is not None:
             params[name] = str(value)
@@ -423,6 +617,7 @@ def scorecard_drilldown_params(row: Scorecard) -> dict[str, str]:
 SCORECARD_CSV_HEADER = (
     "period_kind",
     "period_start",
+    "period_last",
     "grain",
     "subject",
     "location_code",
@@ -450,9 +645,11 @@ def scorecard_csv_rows(rows: Iterable[Scorecard]) -> Iterable[tuple]:
         location = row.location or (row.team.location if row.team_id else None)
         if location is None and row.employee_id:
             location = row.employee.location
+        period = getattr(row, "rolling_period", None)
         yield (
             row.period_kind,
             row.period_start,
+            period.last if period else period_end(row.period_kind, row.period_start) - timedelta(days=1),
             row.grain,
             scorecard_subject(row),
             location.code if location else "",
