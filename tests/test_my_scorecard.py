@@ -6,7 +6,7 @@ limits are asserted against `measurement.stats`, which the page must use rather 
 
 import json
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -69,8 +69,13 @@ def colleague(location_a):
     )
 
 
+def stand_clock_on(monkeypatch, day):
+    """The page counts back from `day` (the last 30 days and the complete months before it)."""
+    monkeypatch.setattr("measurement.selectors.common.dashboard_today", lambda: day)
+
+
 @pytest.fixture
-def two_months(staff, colleague, greet, safety):
+def two_months(monkeypatch, staff, colleague, greet, safety):
     """March: staff 8/10 on GREET. April: staff 18/20 on GREET and 1/2 on SAFE (a deviation);
     the colleague 3/10 in April. Rolled up by the real rollup."""
     me = staff.employee
@@ -83,6 +88,8 @@ def two_months(staff, colleague, greet, safety):
     observe(colleague, greet, at=APRIL, passed=True, n=3)
     observe(colleague, greet, at=APRIL, passed=False, n=7)
     scorecards_rollup(full=True)
+    # On 2 May the last 30 days (3 Apr – 2 May) hold April's evidence; March and April are complete.
+    stand_clock_on(monkeypatch, date(2025, 5, 2))
 
 
 # --------------------------------------------------------------------------- access
@@ -124,12 +131,12 @@ def test_without_scorecards_the_page_says_what_comes_next(client, staff):
     assert 'id="my-pass-chart-data"' not in body
 
 
-def test_the_headline_is_my_latest_month_with_interval_n_target_and_deviations(client, staff, two_months):
+def test_the_headline_is_my_last_30_days_with_interval_n_target_and_deviations(client, staff, two_months):
     client.force_login(staff)
     body = client.get(URL).content.decode()
     low, high = stats.wilson_interval(19, 22)
-    assert "Apr 2025" in body
-    assert f"n = 22 observations · 95% interval {fmt.interval(low, high)}" in body
+    assert "Last 30 days, 3 Apr – 2 May 2025" in body
+    assert f"n = 22 observations · Wilson 95% interval {fmt.interval(low, high)}" in body
     assert f">{fmt.percent(19 / 22)}<" in body
     # The target is the observation-weighted mean of the standards' targets: (20 × 90% + 2 × 100%) / 22.
     assert f"Target {fmt.percent((20 * 0.9 + 2 * 1.0) / 22)}" in body
@@ -143,7 +150,7 @@ def test_my_location_is_shown_as_context(client, staff, two_months):
     # Alpha Street in April: my 19/22 and my colleague's 3/10.
     low, high = stats.wilson_interval(22, 32)
     assert "Alpha Street" in body
-    assert f"n = 32 observations · 95% interval {fmt.interval(low, high)}" in body
+    assert f"n = 32 observations · Wilson 95% interval {fmt.interval(low, high)}" in body
 
 
 def test_the_trend_is_a_p_chart_from_stats(client, staff, two_months):
@@ -167,12 +174,14 @@ def test_the_chart_is_drawn_by_the_local_script(client, staff, two_months):
     assert "Show the numbers" in body  # the table that carries the chart's numbers without JavaScript
 
 
-def test_the_trend_covers_twelve_months_up_to_the_latest(client, staff, greet):
+def test_the_trend_covers_twelve_complete_months(client, monkeypatch, staff, greet):
     me = staff.employee
     for months_back in range(14):
         start = datetime(2025, 12, 5, 12, 0) - timedelta(days=30 * months_back)
         observe(me, greet, at=timezone.make_aware(start), passed=True, n=2)
     scorecards_rollup(full=True)
+    # On 2 January 2026 December is the last complete month; January so far is left out.
+    stand_clock_on(monkeypatch, date(2026, 1, 2))
     client.force_login(staff)
     chart = json_data(client.get(URL), "my-pass-chart-data")
     assert len(chart["labels"]) == 12
@@ -193,7 +202,7 @@ def test_the_colleague_sees_their_own_and_not_mine(client, colleague, two_months
     client.force_login(colleague.user)
     body = client.get(URL).content.decode()
     low, high = stats.wilson_interval(3, 10)
-    assert f"n = 10 observations · 95% interval {fmt.interval(low, high)}" in body
+    assert f"n = 10 observations · Wilson 95% interval {fmt.interval(low, high)}" in body
     assert "n = 22 observations" not in body
 
 
@@ -268,12 +277,15 @@ def test_the_query_count_does_not_grow_with_my_evidence(client, staff, greet, sa
 # --------------------------------------------------------------------------- landing page and navigation
 
 
-def test_the_staff_landing_page_shows_my_latest_month_with_its_n(client, staff, two_months):
+def test_the_staff_landing_page_shows_my_last_30_days_with_their_n(client, staff, two_months):
     client.force_login(staff)
     body = client.get(reverse("home")).content.decode()
     low, high = stats.wilson_interval(19, 22)
     assert "My scorecard" in body
-    assert f"Apr 2025 · n = 22 observations · 95% interval {fmt.interval(low, high)}" in body
+    assert (
+        f"Last 30 days, 3 Apr – 2 May 2025 · n = 22 observations · Wilson 95% interval {fmt.interval(low, high)}"
+        in body
+    )
     assert f'href="{URL}"' in body
 
 

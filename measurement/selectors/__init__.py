@@ -72,7 +72,7 @@ from .evidence import (
     observation_filter_from,
     observations_behind,
 )
-from .personal import MyScorecard, StandardTally, my_latest_scorecard, my_scorecard  # noqa: F401
+from .personal import MyScorecard, StandardTally, my_rolling_figures, my_scorecard  # noqa: F401
 from .rolling import ROLLING, RollingPeriod, rolling_scorecards
 from .scorecards import (
     SCORECARD_CSV_HEADER,

@@ -16,10 +16,12 @@ from standards.models import Standard
 from .. import stats
 from ..models import Grain, PeriodKind, Scorecard
 from ..services.rollup import period_start
+
+# dashboard_today is read through its module, so that tests can stand the clock elsewhere.
+from . import common
 from .common import (
     TREND_PERIODS,
     benchmark_scorecards,
-    dashboard_today,
     period_label,
     previous_periods,
     scorecards_for,
@@ -259,7 +261,7 @@ def last_complete_period(kind: str, today: date) -> date:
 def trend_periods(selection: Selection) -> tuple[str, list[date], str]:
     """The period kind of the trend, the starts of its `TREND_PERIODS` complete periods (oldest
     first), and the label of the running period left out ("" when none is)."""
-    today = selection.today or dashboard_today()
+    today = selection.today or common.dashboard_today()
     if selection.rolling:
         kind = ROLLING_TREND_KIND
         last = last_complete_period(kind, today)

@@ -5,33 +5,38 @@ employee-grain scorecards go through `scorecards_for` (the one scope helper) as 
 argument can select another employee. The location the employee works at is shown as context, as
 the organisation is shown to managers: one figure, no drill-down.
 
-Reads scorecards (the rollup's output) for the headline and the trend, plus one bounded aggregate
-of the employee's own observations of the last days by standard (one row per standard, never per
-observation). Queries: four with scorecards (my scorecards, my location, my location's row, my
-observations), three without, whatever the amount of evidence.
+The headline covers the rolling period (the last DASHBOARD_ROLLING_DAYS days up to
+`dashboard_today()`), summed from day scorecards, so on the 2nd of a month it still holds weeks of
+evidence; the trend shows the last complete months. One bounded aggregate of the employee's own
+observations over the same days breaks the headline down by standard (one row per standard, never
+per observation; there is no employee × standard scorecard). Queries: four (my rolling figures, my
+location's, my months, my observations by standard), whatever the amount of evidence.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from django.db.models import Count, Max, Q
-from django.utils import timezone
 
 from organization.models import Employee, Location
 from organization.scope import employee_of
 
 from .. import stats
+from ..filters import day_start
 from ..models import Grain, Observation, PeriodKind, Scorecard
-from .charts import Trend, TrendPoint, p_chart_data
-from .common import TREND_PERIODS, period_label, previous_periods, scorecards_for
-from .scorecards import Figures
+from ..services.rollup import period_start
 
-# Scorecards of single days and weeks are too thin for one person: the portal shows months.
+# dashboard_today is read through its module, so that tests can stand the clock elsewhere.
+from . import common
+from .charts import Trend, TrendPoint, last_complete_period, p_chart_data
+from .common import TREND_PERIODS, period_label, previous_periods, scorecards_for
+from .rolling import RollingPeriod
+from .scorecards import Figures, rolling_rows
+
+# Scorecards of single days and weeks are too thin for one person: the trend shows months.
 MY_PERIOD_KIND = PeriodKind.MONTH
-# The table of recent observations covers this many days up to now.
-RECENT_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -68,99 +73,97 @@ class StandardTally:
 class MyScorecard:
     employee: Employee
     location: Location
-    period_kind: str
-    period_start: date | None  # the latest month with a scorecard of mine; None: none yet
-    mine: Figures | None  # my figures for that month
-    location_figures: Figures | None  # my location's for the same month (context)
-    trend: Trend  # my monthly pass rate as a p-chart, up to that month
-    recent: list[StandardTally] = field(default_factory=list)
-    recent_since: date | None = None
-
-    @property
-    def has_scorecards(self) -> bool:
-        return self.period_start is not None
+    period: RollingPeriod  # the headline's span: the last 30 days up to dashboard_today()
+    mine: Figures  # my figures over that span (n = 0 when nobody observed me in it)
+    location_figures: Figures | None  # my location's over the same span (context)
+    trend: Trend  # my monthly pass rate as a p-chart, over the last complete months
+    recent: list[StandardTally] = field(default_factory=list)  # the span's observations by standard
+    has_scorecards: bool = False  # any scorecard of mine, in the span or in the trend's months
 
     @property
     def period_label(self) -> str:
-        return period_label(self.period_kind, self.period_start) if self.period_start else ""
+        return self.period.label
+
+    @property
+    def recent_since(self) -> date:
+        return self.period.start
 
     @property
     def recent_observations(self) -> int:
         return sum(tally.observations for tally in self.recent)
 
 
-def my_latest_scorecard(user) -> Scorecard | None:
-    """The user's own latest monthly scorecard (employee grain), or None. Queries: one (none
-    without an employee profile)."""
+def my_rolling_figures(user) -> tuple[Figures, RollingPeriod] | None:
+    """The user's own figures over the rolling period ending dashboard_today() (employee grain,
+    summed from day scorecards) and that period, or None without an employee profile. Queries: one
+    (none without a profile)."""
     employee = employee_of(user)
     if employee is None:
         return None
-    return _my_scorecards(user, employee).first()
+    period = RollingPeriod.ending(common.dashboard_today())
+    return Figures.of("You", rolling_rows(_mine(user, employee), period)), period
 
 
-def my_scorecard(user, *, now=None) -> MyScorecard | None:
-    """The signed-in user's own scorecard page: the latest month they have a scorecard for (pass
-    rate with its Wilson interval and n, target, deviations), their location's figures for that
-    month, a p-chart of their last `TREND_PERIODS` months, and their observations of the last
-    `RECENT_DAYS` days by standard. None for a user without an employee profile.
+def my_scorecard(user, *, today: date | None = None) -> MyScorecard | None:
+    """The signed-in user's own scorecard page: their pass rate over the rolling period (with its
+    Wilson interval and n, target, deviations), their location's over the same days, a p-chart of
+    their last `TREND_PERIODS` complete months, and the period's observations by standard. None
+    for a user without an employee profile.
 
-    `now` (default: the current time) ends the recent window. Queries: see the module docstring.
+    `today` (default: `dashboard_today()`) ends the period. Queries: see the module docstring.
     """
     employee = employee_of(user)
     if employee is None:
         return None
-    now = now or timezone.now()
+    today = today or common.dashboard_today()
+    period = RollingPeriod.ending(today)
     location = employee.location
-    rows = list(_my_scorecards(user, employee)[:TREND_PERIODS])
-    latest = rows[0].period_start if rows else None
-    location_figures = None
-    points: list[TrendPoint] = []
-    if latest is not None:
-        window = set(previous_periods(MY_PERIOD_KIND, latest, TREND_PERIODS))
-        points = [
-            TrendPoint(
-                row.period_start, period_label(MY_PERIOD_KIND, row.period_start), Figures.of("You", [row])
-            )
-            for row in reversed(rows)
-            if row.period_start in window and row.observations
-        ]
-        location_row = Scorecard.objects.filter(
-            grain=Grain.LOCATION,
-            location_id=employee.location_id,
-            period_kind=MY_PERIOD_KIND,
-            period_start=latest,
-        ).first()
-        if location_row is not None:
-            location_figures = Figures.of(location.name, [location_row])
-    since = now - timedelta(days=RECENT_DAYS)
+    mine = rolling_rows(_mine(user, employee), period)
+    here = rolling_rows(
+        Scorecard.objects.filter(grain=Grain.LOCATION, location_id=employee.location_id), period
+    )
+    # A month that is still running would draw a plunge: the trend ends with the last complete one.
+    starts = previous_periods(MY_PERIOD_KIND, last_complete_period(MY_PERIOD_KIND, today), TREND_PERIODS)
+    months = list(
+        _mine(user, employee)
+        .filter(period_kind=MY_PERIOD_KIND, period_start__in=starts)
+        .order_by("period_start")
+    )
+    points = [
+        TrendPoint(row.period_start, period_label(MY_PERIOD_KIND, row.period_start), Figures.of("You", [row]))
+        for row in months
+        if row.observations
+    ]
     return MyScorecard(
         employee=employee,
         location=location,
-        period_kind=MY_PERIOD_KIND,
-        period_start=latest,
-        mine=Figures.of("You", rows[:1]) if rows else None,
-        location_figures=location_figures,
-        trend=Trend(pass_chart=p_chart_data(points), csat_chart=None, nps_chart=None, points=points),
-        recent=_recent_by_standard(employee, since=since),
-        recent_since=timezone.localdate(since),
+        period=period,
+        mine=Figures.of("You", mine),
+        location_figures=Figures.of(location.name, here) if here else None,
+        trend=Trend(
+            pass_chart=p_chart_data(points),
+            csat_chart=None,
+            nps_chart=None,
+            points=points,
+            period_kind=MY_PERIOD_KIND,
+            left_out=period_label(MY_PERIOD_KIND, period_start(MY_PERIOD_KIND, today)),
+        ),
+        recent=_recent_by_standard(employee, since=day_start(period.start), until=day_start(period.end)),
+        has_scorecards=bool(mine or months),
     )
 
 
-def _my_scorecards(user, employee: Employee):
-    """The employee's monthly scorecards, newest first, through the user's scope."""
-    return (
-        scorecards_for(user)
-        .filter(grain=Grain.EMPLOYEE, employee=employee, period_kind=MY_PERIOD_KIND)
-        .order_by("-period_start")
-    )
+def _mine(user, employee: Employee):
+    """The employee's own scorecards, through the user's scope."""
+    return scorecards_for(user).filter(grain=Grain.EMPLOYEE, employee=employee)
 
 
-def _recent_by_standard(employee: Employee, *, since) -> list[StandardTally]:
-    """The employee's observations since `since`, counted per standard in the database; like the
-    rollup, an observation a correction supersedes does not count. Queries: one."""
+def _recent_by_standard(employee: Employee, *, since: datetime, until: datetime) -> list[StandardTally]:
+    """The employee's observations in [since, until), counted per standard in the database; like
+    the rollup, an observation a correction supersedes does not count. Queries: one."""
     rows = (
         Observation.objects.current()
-        .filter(employee=employee, observed_at__gte=since)
+        .filter(employee=employee, observed_at__gte=since, observed_at__lt=until)
         .values("standard__code", "standard__title", "standard__target_rate")
         .annotate(
             n=Count("pk"),

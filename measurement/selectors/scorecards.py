@@ -16,6 +16,9 @@ from touchpoints.models import Touchpoint
 from .. import stats
 from ..models import Grain, PeriodKind, Scorecard
 from ..services.rollup import period_end, period_start
+
+# dashboard_today is read through its module, so that tests can stand the clock elsewhere.
+from . import common
 from .common import (
     DASHBOARD_PERIOD_KINDS,
     DEFAULT_PERIOD_KIND,
@@ -25,7 +28,6 @@ from .common import (
     benchmark_scorecards,
     dashboard_locations,
     dashboard_teams,
-    dashboard_today,
     parse_date,
     period_label,
     scorecards_for,
@@ -64,7 +66,7 @@ def dashboard_choices(user, *, period_kind: str) -> DashboardChoices:
     has one); standards those with a location × standard scorecard of this period kind (of months,
     for the rolling period) in the user's scope.
     """
-    today = dashboard_today()
+    today = common.dashboard_today()
     rolling = period_kind == ROLLING
     if rolling:
         offered = []

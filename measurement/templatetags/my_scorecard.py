@@ -1,7 +1,8 @@
-"""The signed-in employee's own latest scorecard, for the staff landing page's summary card.
+"""The signed-in employee's own figures over the rolling period, for the staff landing page's card.
 
     {% load my_scorecard %}
-    {% my_latest_scorecard as latest %}
+    {% my_rolling_figures as latest %}
+    {{ latest.figures.pass_rate }} over {{ latest.period.label }}
 
 One query (none without an employee profile); the figures are the user's own, never anybody else's.
 """
@@ -14,6 +15,10 @@ register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
-def my_latest_scorecard(context):
-    """The user's latest monthly employee scorecard, or None."""
-    return selectors.my_latest_scorecard(context["request"].user)
+def my_rolling_figures(context):
+    """{"figures": Figures, "period": RollingPeriod} of the user's last 30 days, or None."""
+    found = selectors.my_rolling_figures(context["request"].user)
+    if found is None:
+        return None
+    figures, period = found
+    return {"figures": figures, "period": period}
