@@ -10,19 +10,17 @@ from __future__ import annotations
 
 from functools import wraps
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from organization.access import MANAGERS
-from organization.scope import role_of, scope_queryset
+from organization.scope import role_of
 from touchpoints.models import Touchpoint
 
 from .evaluation_forms import EvaluationEntry, EvaluationForm, item_forms, standards_for, touchpoints_at
-from .models import Deviation, Evaluation
+from .selectors import evidence
 from .services.intake import evaluation_record
 
 RECORD_PERMISSION = "measurement.record_evaluation"
@@ -96,27 +94,14 @@ def evaluation_location_fields(request):
 @evaluator_required
 @require_GET
 def evaluation_detail(request, pk: int):
-    """The result: weighted score, verdict, critical failures and the deviations created."""
-    evaluations = Evaluation.objects.select_related(
-        "location", "team", "employee__user", "touchpoint", "evaluator"
-    )
-    # An evaluator sees what their scope covers, and what they recorded themselves.
-    visible = scope_queryset(request.user, evaluations) | evaluations.filter(evaluator=request.user)
-    evaluation = visible.filter(pk=pk).first()
-    if evaluation is None:
-        raise Http404("No evaluation found in your scope.")
-    items = list(evaluation.observations.select_related("standard").order_by("standard__code", "pk"))
-    deviations = list(
-        Deviation.objects.filter(observation__evaluation=evaluation).select_related("standard", "observation")
-    )
+    """The one page of an evaluation: weighted score, verdict, critical failures, the deviations
+    created, its items, and (for managers) links to the evidence at its location. An evaluator
+    sees what their scope covers and what they recorded themselves."""
+    evaluation = evidence.evaluation_for(request.user, pk)
     context = {
         "evaluation": evaluation,
-        "items": items,
-        "deviations": deviations,
-        "critical_failures": [item for item in items if item.critical and not item.passed],
-        "weight_total": sum((item.weight for item in items), 0),
-        "weight_earned": sum((item.weight for item in items if item.passed), 0),
-        "pass_mark": settings.EVALUATION_PASS_MARK,
+        "result": evidence.evaluation_result(evaluation),
+        "sees_evidence": evidence.sees_evidence(request.user),
     }
     return render(request, "evaluations/evaluation_detail.html", context)
 

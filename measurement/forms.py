@@ -111,3 +111,98 @@ class FeedbackForm(forms.Form):
         for error in errors:
             field = error.field if error.field in self.fields else None
             self.add_error(field, CUSTOMER_WORDING.get(error.field, error.message))
+
+
+# --------------------------------------------------------------------------- the observations page
+
+PASSED_CHOICES = [("", "Passed and failed"), ("yes", "Passed only"), ("no", "Failed only")]
+# Longer than any id a column can hold: refused as a malformed id, not looked up.
+ID_MAX_DIGITS = 18
+SELECT = {"class": "form-select form-select-sm"}
+DATE = {"class": "form-control form-control-sm", "type": "date"}
+FILTER_ORDER = ("period_kind", "period_start", "from", "to", "location", "team", "employee", "standard")
+
+
+class ObjectIdField(forms.Field):
+    """The id of an object chosen from a list. A malformed id is a form error naming the field;
+    a well-formed one outside the user's scope is not the form's business (the page answers 404,
+    as for a missing one, so that nothing tells the two apart)."""
+
+    def __init__(self, *, what: str, options: Iterable = (), empty_label: str, **kwargs):
+        self.what = what
+        choices = [("", empty_label), *((str(pk), label) for pk, label in options)]
+        super().__init__(required=False, widget=forms.Select(attrs=SELECT, choices=choices), **kwargs)
+
+    def to_python(self, value) -> int | None:
+        text = str(value or "").strip()
+        if not text:
+            return None
+        if not text.isdigit() or len(text) > ID_MAX_DIGITS:
+            raise forms.ValidationError(f"Choose a {self.what} from the list (got {text[:40]!r}).")
+        return int(text)
+
+
+class ObservationFilterForm(forms.Form):
+    """The filters of the observations page (GET), parameters as the drill-down links write them:
+    `period_kind` + `period_start` (a calendar period) or `from` + `to` (inclusive local days),
+    `location`, `team`, `employee`, `standard`, `touchpoint` (ids), `source`, `passed` (yes/no).
+
+    `options` gives, per object field, the (id, label) pairs the user may choose from."""
+
+    period_kind = forms.ChoiceField(
+        label="Period",
+        required=False,
+        widget=forms.Select(attrs=SELECT),
+    )
+    period_start = forms.DateField(label="Period containing", required=False, widget=forms.DateInput(DATE))
+    source = forms.ChoiceField(label="Source", required=False, widget=forms.Select(attrs=SELECT))
+    passed = forms.ChoiceField(
+        label="Result", required=False, choices=PASSED_CHOICES, widget=forms.Select(SELECT)
+    )
+
+    OBJECTS = (
+        ("location", "location", "All locations"),
+        ("team", "team", "All teams"),
+        ("employee", "employee", "All employees"),
+        ("standard", "standard", "All standards"),
+        ("touchpoint", "touchpoint", "All touchpoints"),
+    )
+
+    def __init__(self, data=None, *, options: dict[str, Iterable], period_kinds, sources):
+        super().__init__(data)
+        self.fields["period_kind"].choices = [("", "Any period"), *period_kinds]
+        self.fields["source"].choices = [("", "Any source"), *sources]
+        # `from` is a Python keyword: these two are added by name.
+        self.fields["from"] = forms.DateField(label="From", required=False, widget=forms.DateInput(DATE))
+        self.fields["to"] = forms.DateField(label="To", required=False, widget=forms.DateInput(DATE))
+        for name, what, empty_label in self.OBJECTS:
+            self.fields[name] = ObjectIdField(
+                label=what.capitalize(), what=what, options=options.get(name, ()), empty_label=empty_label
+            )
+        self.order_fields([*FILTER_ORDER])
+
+    def full_clean(self):
+        super().full_clean()
+        # Mark what is wrong for the browser and screen readers (the message names the field).
+        for name in self.errors:
+            if name in self.fields:
+                attrs = self.fields[name].widget.attrs
+                attrs["class"] = f"{attrs.get('class', '')} is-invalid".strip()
+                attrs["aria-describedby"] = f"id_{name}-error"
+
+    def clean(self):
+        data = super().clean()
+        kind, start = data.get("period_kind"), data.get("period_start")
+        first, last = data.get("from"), data.get("to")
+        if kind and not start and "period_start" not in self.errors:
+            self.add_error("period_start", "Give the day the period starts on (or any day in it).")
+        if start and not kind and "period_kind" not in self.errors:
+            self.add_error("period_kind", "Choose a day, week, month or quarter for this date.")
+        if (kind or start) and (first or last):
+            self.add_error("from", "Give a calendar period or from/to dates, not both: clear one of them.")
+        if first and last and first > last:
+            self.add_error(
+                "to", f"{last.isoformat()} is before {first.isoformat()}: give the later day in to."
+            )
+        data["passed"] = {"yes": True, "no": False}.get(data.get("passed") or "")
+        return data

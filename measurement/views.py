@@ -8,13 +8,14 @@ pages read observations a page at a time. Every table can be downloaded with ``?
 
 from django.conf import settings
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from organization.access import MANAGERS, role_required
 from servicedesk.exports import csv_response, wants_csv
 
 from . import selectors
 from .models import Grain
+from .selectors import evidence
 
 TABLE_PAGE_SIZE = 50
 OBSERVATIONS_PAGE_SIZE = 50
@@ -89,19 +90,25 @@ def consistency(request):
 
 @role_required(*MANAGERS)
 def observations(request):
-    selected = selectors.observation_filter_from(request.user, request.GET)
-    listed = selectors.observations_behind(request.user, selected)
+    choices = evidence.observation_choices(request.user)
+    form = evidence.observation_filter_form(request.GET, choices)
+    if not form.is_valid():
+        # Malformed parameters: the form says which, and nothing is listed.
+        return render(request, "measurement/observations.html", {"form": form}, status=400)
+    selected = evidence.observation_filter(form.cleaned_data, choices)
+    listed = evidence.observations_behind(request.user, selected)
     if wants_csv(request):
         return csv_response(
             "observations-" + "-".join(selected.params().values()),
-            selectors.OBSERVATION_CSV_HEADER,
-            selectors.observation_csv_rows(listed),
+            evidence.OBSERVATION_CSV_HEADER,
+            evidence.observation_csv_rows(listed),
         )
-    counts = selectors.observation_counts(listed)
+    counts = evidence.observation_counts(listed, bounded=not selected.has_window)
     paginator = Paginator(listed, OBSERVATIONS_PAGE_SIZE)
     # The aggregate above has counted them: spare the paginator a second count of a large table.
-    paginator.count = counts["observations"]
+    paginator.count = counts.observations
     context = {
+        "form": form,
         "selected": selected,
         "params": selected.params(),
         "counts": counts,
@@ -112,6 +119,6 @@ def observations(request):
 
 @role_required(*MANAGERS)
 def evaluation_detail(request, pk):
-    evaluation = selectors.evaluation_for(request.user, pk)
-    items = list(selectors.evaluation_items(evaluation))
-    return render(request, "measurement/evaluation_detail.html", {"evaluation": evaluation, "items": items})
+    # One page per evaluation: the scope is checked here, so a redirect reveals nothing.
+    evaluation = evidence.evaluation_for(request.user, pk)
+    return redirect("evaluations:detail", pk=evaluation.pk)

@@ -256,7 +256,10 @@ PAGES: list[Page] = [
     *sided_query("measurement:observations", managers_of, "location", "location"),
     *sided_query("measurement:observations", managers_of, "team", "team"),
     *sided_query("measurement:observations", managers_of, "employee", "employee"),
-    *sided("measurement:evaluation-detail", managers_of, ("evaluation", "pk")),
+    # The dashboard address of an evaluation leads to its one page (evaluations:detail).
+    *sided(
+        "measurement:evaluation-detail", lambda side: managers_of(side, ok=REDIRECT), ("evaluation", "pk")
+    ),
     # Recording evaluations (managers, and staff given the evaluator permission).
     Page("evaluations:new", managers()),
     Page("evaluations:items", managers()),

@@ -517,9 +517,9 @@ def test_the_observations_behind_a_figure_are_listed_with_their_evaluation(
         "period_start": "2025-03-01",
     }
     body = client.get(PAGES["observations"], params).content.decode()
-    assert "Alpha Street · GREET" in body and "Mar 2025" in body
+    assert "Alpha Street · Greet every customer · Mar 2025" in body
     assert "2 observations, 1 passed (50%)" in body
-    assert reverse("measurement:evaluation-detail", args=[evidence["a"].pk]) in body
+    assert reverse("evaluations:detail", args=[evidence["a"].pk]) in body
     assert "Customer waited at the till" in body and "Beta only" not in body
 
 
@@ -569,20 +569,14 @@ def test_observations_are_paginated(client, admin, location_a, standard):
 )
 def test_an_evaluation_outside_scope_answers_404(client, request, evidence, user, own_status, other_status):
     client.force_login(request.getfixturevalue(user))
-    assert (
-        client.get(reverse("measurement:evaluation-detail", args=[evidence["a"].pk])).status_code
-        == own_status
-    )
-    assert (
-        client.get(reverse("measurement:evaluation-detail", args=[evidence["b"].pk])).status_code
-        == other_status
-    )
+    assert client.get(reverse("evaluations:detail", args=[evidence["a"].pk])).status_code == own_status
+    assert client.get(reverse("evaluations:detail", args=[evidence["b"].pk])).status_code == other_status
 
 
 def test_the_evaluation_page_lists_its_items(client, manager, evidence):
     client.force_login(manager)
-    body = client.get(reverse("measurement:evaluation-detail", args=[evidence["a"].pk])).content.decode()
-    assert "Mystery shop at Alpha Street" in body and "GREET Greet every customer" in body
+    body = client.get(reverse("evaluations:detail", args=[evidence["a"].pk])).content.decode()
+    assert "Mystery shop at Alpha Street" in body and "Greet every customer</span> (GREET)" in body
     assert "Failed" in body and "Customer waited at the till" in body
 
 
@@ -759,9 +753,7 @@ MAX_QUERIES = 20
 
 def _fetch(client, page_name, params, evaluation):
     url = (
-        reverse("measurement:evaluation-detail", args=[evaluation.pk])
-        if page_name == "evaluation"
-        else PAGES[page_name]
+        reverse("evaluations:detail", args=[evaluation.pk]) if page_name == "evaluation" else PAGES[page_name]
     )
     response = client.get(url, params)
     assert response.status_code == 200

@@ -206,7 +206,6 @@ REQUESTS = [
         ),
     ),
     Request("observations as CSV", MANAGERS, page("measurement:observations", format="csv")),
-    Request("evaluation", MANAGERS, page("measurement:evaluation-detail", lambda d: d.evaluation.pk)),
     # Recording evaluations.
     Request("evaluations:new", MANAGERS, page("evaluations:new")),
     Request(
@@ -219,6 +218,7 @@ REQUESTS = [
         MANAGERS,
         page("evaluations:location-fields", location=lambda d: d.store.pk),
     ),
+    # The one page of an evaluation (its dashboard address redirects here).
     Request("evaluations:detail", MANAGERS, page("evaluations:detail", lambda d: d.evaluation.pk)),
     # Training.
     Request("training:verification", MANAGERS, page("training:verification")),

@@ -1,0 +1,469 @@
+"""The observations page (the drill-down behind every figure) and the one page of an evaluation.
+
+The page must list exactly what a scorecard counts, so that "88% passed (n = 41)" opens a page
+saying 41: checked against every scorecard of a rolled-up data set (every grain and period kind),
+and against sums of day scorecards for from/to spans.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.conf import settings
+from django.urls import reverse
+
+from measurement.models import Grain, Observation, PeriodKind, Scorecard, Source
+from measurement.selectors import scorecard_drilldown_params
+from measurement.selectors.evidence import COUNT_LIMIT
+from measurement.services.rollup import scorecards_rollup
+from organization.models import Role
+from standards.models import Comparator, MeasureKind
+from tests import factories
+
+URL = reverse("measurement:observations")
+TZ = ZoneInfo(settings.TIME_ZONE)
+FIRST_DAY = date(2025, 3, 20)  # the evidence spans March into April, across the clock change
+DAYS = 21
+
+
+def local(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=TZ)
+
+
+def page_count(client, params: dict) -> int:
+    response = client.get(URL, params)
+    assert response.status_code == 200, (params, response.status_code)
+    return response.context["counts"].observations
+
+
+# --------------------------------------------------------------------------- a rolled-up data set
+
+
+@pytest.fixture
+def organisation(manager, other_manager, admin, location_a, location_b):
+    """Two locations with two teams each, three standards (one timed in seconds), two touchpoints,
+    three weeks of observations at every hour including the minutes around local midnight, a
+    correction, a team observed away from its own location, and a row dated where no rollup counts."""
+    rng = random.Random(5)
+    greeting = factories.StandardFactory(
+        code="STD-01",
+        title="Greeting within 30 s",
+        measure_kind=MeasureKind.NUMERIC,
+        comparator=Comparator.LTE,
+        threshold=Decimal("30"),
+        unit="seconds",
+    )
+    standards = [greeting, factories.StandardFactory(code="STD-02"), factories.StandardFactory(code="STD-03")]
+    touchpoints = [factories.TouchpointFactory(name="Till"), factories.TouchpointFactory(name="Phone")]
+    people = []
+    for location in (location_a, location_b):
+        for _ in range(2):
+            team = factories.TeamFactory(location=location)
+            people += [factories.EmployeeFactory(location=location, team=team) for _ in range(2)]
+    sources = [Source.MYSTERY_SHOP, Source.OPERATIONAL, Source.QA_REVIEW]
+    for offset in range(DAYS):
+        day = FIRST_DAY + timedelta(days=offset)
+        for hour, minute in ((0, 5), (9, 30), (13, 0), (23, 55)):
+            for _ in range(rng.randint(1, 3)):
+                person = rng.choice(people)
+                standard = rng.choice(standards)
+                value = Decimal(rng.randint(5, 60)) if standard == greeting else None
+                factories.ObservationFactory(
+                    location=person.location,
+                    team=person.team if rng.random() < 0.8 else None,
+                    employee=person if rng.random() < 0.7 else None,
+                    touchpoint=rng.choice([*touchpoints, None]),
+                    standard=standard,
+                    source=rng.choice(sources),
+                    observed_at=local(day, hour, minute),
+                    value=value,
+                    passed=value <= 30 if value is not None else rng.random() < 0.8,
+                )
+    wrong = Observation.objects.filter(location=location_a).order_by("pk").first()
+    factories.ObservationFactory(
+        location=wrong.location,
+        team=wrong.team,
+        employee=wrong.employee,
+        standard=wrong.standard,
+        touchpoint=wrong.touchpoint,
+        observed_at=wrong.observed_at,
+        value=wrong.value,
+        passed=not wrong.passed,
+        supersedes=wrong,
+    )
+    visiting = people[-1]  # a team of location B, observed at A
+    factories.ObservationFactory(
+        location=location_a, team=visiting.team, employee=visiting, standard=greeting,
+        observed_at=local(FIRST_DAY + timedelta(days=3), 11), value=Decimal("12"), passed=True,
+    )  # fmt: skip
+    factories.ObservationFactory(
+        location=location_a, standard=greeting, observed_at=datetime(2999, 1, 1, tzinfo=UTC), passed=False
+    )  # a date no rollup counts: never listed either
+    scorecards_rollup(full=True)
+    return {"greeting": greeting, "touchpoints": touchpoints, "people": people}
+
+
+def drilldown(row: Scorecard) -> dict[str, str]:
+    params = scorecard_drilldown_params(row)
+    if row.touchpoint_id:
+        params["touchpoint"] = str(row.touchpoint_id)
+    return params
+
+
+@pytest.mark.django_db
+def test_the_page_counts_what_the_scorecards_count(client, admin, organisation):
+    # Three scorecards of every grain and period kind (the first, a middle and the last), so that
+    # periods cut by the month's end and the clock change are among them.
+    client.force_login(admin)
+    checked = defaultdict(int)
+    for grain in Grain.values:
+        for kind in PeriodKind.values:
+            rows = list(
+                Scorecard.objects.filter(grain=grain, period_kind=kind, observations__gt=0).order_by(
+                    "period_start", "grain_key"
+                )
+            )
+            for row in {
+                rows[0].pk: rows[0],
+                rows[len(rows) // 2].pk: rows[len(rows) // 2],
+                rows[-1].pk: rows[-1],
+            }.values():
+                params = drilldown(row)
+                assert page_count(client, params) == row.observations, (row.grain, row.grain_key, params)
+                assert page_count(client, {**params, "passed": "yes"}) == row.passed, params
+                checked[grain, kind] += 1
+    assert len(checked) == len(Grain.values) * len(PeriodKind.values)
+    # The failed ones are the rest (a check that "passed=no" is not "everything").
+    row = Scorecard.objects.filter(grain=Grain.ORGANISATION, period_kind=PeriodKind.MONTH).first()
+    assert page_count(client, {**drilldown(row), "passed": "no"}) == row.observations - row.passed > 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "first, last", [(date(2025, 3, 25), date(2025, 4, 3)), (date(2025, 3, 30), date(2025, 3, 30))]
+)
+def test_a_from_to_span_counts_the_sum_of_its_day_scorecards(
+    client, admin, manager, organisation, first, last
+):
+    days = Scorecard.objects.filter(
+        period_kind=PeriodKind.DAY, period_start__gte=first, period_start__lte=last
+    )
+    sums: dict[str, list] = {}
+    for row in days:
+        total = sums.setdefault(row.grain_key, [row, 0, 0])
+        total[1] += row.observations
+        total[2] += row.passed
+    assert len({row.grain for row, _, _ in sums.values()}) == len(Grain.values)
+    client.force_login(admin)
+    for row, observations, passed in sums.values():
+        params = {**drilldown(row), "from": first.isoformat(), "to": last.isoformat()}
+        del params["period_kind"], params["period_start"]
+        assert page_count(client, params) == observations, (row.grain_key, params)
+        assert page_count(client, {**params, "passed": "yes"}) == passed, (row.grain_key, params)
+
+
+@pytest.mark.django_db
+def test_a_manager_lands_on_the_count_of_their_locations_scorecard(client, manager, location_a, organisation):
+    client.force_login(manager)
+    for row in Scorecard.objects.filter(grain=Grain.LOCATION, location=location_a, observations__gt=0):
+        assert page_count(client, drilldown(row)) == row.observations
+
+
+@pytest.mark.django_db
+def test_a_team_seen_at_another_location_is_listed_whole(client, other_manager, organisation):
+    # Its scorecard counts the visit to location A; the team's manager sees the same count.
+    team = organisation["people"][-1].team
+    client.force_login(other_manager)
+    row = Scorecard.objects.get(
+        grain=Grain.TEAM, team=team, period_kind=PeriodKind.MONTH, period_start=date(2025, 3, 1)
+    )
+    assert page_count(client, drilldown(row)) == row.observations
+
+
+@pytest.mark.django_db
+def test_unfiltered_the_page_lists_the_users_scope(client, manager, location_a, organisation):
+    client.force_login(manager)
+    listed = Observation.objects.current().filter(location=location_a, observed_at__year__lt=2100).count()
+    assert page_count(client, {}) == listed
+
+
+# --------------------------------------------------------------------------- filters and words
+
+
+@pytest.mark.django_db
+def test_the_filter_is_described_in_words(client, manager, location_a, organisation):
+    client.force_login(manager)
+    params = {
+        "location": location_a.pk,
+        "standard": organisation["greeting"].pk,
+        "from": "2025-03-25",
+        "to": "2025-04-03",
+        "passed": "no",
+    }
+    body = client.get(URL, params).content.decode()
+    assert "Alpha Street · Greeting within 30 s · 25 Mar – 3 Apr 2025 · failed only" in body
+    assert 'href="/dashboard/observations/"' in body  # clear filters
+
+
+@pytest.mark.django_db
+def test_rows_show_names_units_dates_in_words_and_the_evaluation(client, manager, location_a, staff):
+    standard = factories.StandardFactory(
+        code="STD-01", title="Greeting within 30 s", measure_kind=MeasureKind.NUMERIC,
+        comparator=Comparator.LTE, threshold=Decimal("30"), unit="seconds",
+    )  # fmt: skip
+    evaluation = factories.EvaluationFactory(location=location_a, evaluated_at=local(date(2025, 3, 4), 10))
+    factories.ObservationFactory(
+        location=location_a, standard=standard, employee=staff.employee, evaluation=evaluation,
+        observed_at=local(date(2025, 3, 4), 10, 15), value=Decimal("42"), passed=False,
+    )  # fmt: skip
+    client.force_login(manager)
+    body = client.get(URL, {"location": location_a.pk}).content.decode()
+    assert "Greeting within 30 s (STD-01)" in body
+    assert "42 seconds" in body and "≤ 30 seconds" in body
+    assert "Tue 4 Mar 2025, 10:15" in body
+    assert staff.employee.full_name in body and staff.employee.employee_number not in body
+    assert reverse("evaluations:detail", args=[evaluation.pk]) in body
+    csv = b"".join(client.get(URL, {"location": location_a.pk, "format": "csv"}).streaming_content).decode()
+    assert staff.employee.employee_number in csv
+
+
+@pytest.mark.django_db
+def test_the_form_offers_only_the_users_scope(client, manager, location_a, location_b):
+    team_b = factories.TeamFactory(location=location_b, name="Night shift B")
+    factories.EmployeeFactory(location=location_b, team=team_b, user__first_name="Bianca")
+    client.force_login(manager)
+    form = client.get(URL).context["form"]
+    assert [label for _, label in form.fields["location"].widget.choices] == ["All locations", "Alpha Street"]
+    assert "Night shift B" not in str(form.fields["team"].widget.choices)
+    assert "Bianca" not in str(form.fields["employee"].widget.choices)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "params, field",
+    [
+        ({"period_kind": "fortnight", "period_start": "2025-03-01"}, "period_kind"),
+        ({"period_kind": "month"}, "period_start"),
+        ({"period_start": "2025-03-01"}, "period_kind"),
+        ({"period_kind": "month", "period_start": "2025-02-30"}, "period_start"),
+        ({"from": "2025-03-05", "to": "2025-03-01"}, "to"),
+        ({"from": "yesterday"}, "from"),
+        ({"period_kind": "month", "period_start": "2025-03-01", "from": "2025-03-01"}, "from"),
+        ({"location": "abc"}, "location"),
+        ({"standard": "1.5"}, "standard"),
+        ({"team": "9" * 26}, "team"),
+        ({"source": "rumour"}, "source"),
+        ({"passed": "maybe"}, "passed"),
+    ],
+)
+def test_a_bad_parameter_gets_a_message_naming_it(client, manager, params, field):
+    client.force_login(manager)
+    response = client.get(URL, params)
+    assert response.status_code == 400
+    assert field in response.context["form"].errors
+    assert f'id="id_{field}-error"' in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", ["0001-01-01", "9999-12-31"])
+def test_dates_at_the_ends_of_the_calendar_answer_an_empty_page(client, admin, value):
+    client.force_login(admin)
+    for params in ({"from": value, "to": value}, {"period_kind": "quarter", "period_start": value}):
+        assert page_count(client, params) == 0
+
+
+@pytest.mark.django_db
+def test_a_period_named_by_any_of_its_days_is_the_whole_period(client, admin, organisation):
+    client.force_login(admin)
+    row = Scorecard.objects.get(
+        grain=Grain.ORGANISATION, period_kind=PeriodKind.MONTH, period_start=date(2025, 3, 1)
+    )
+    assert page_count(client, {"period_kind": "month", "period_start": "2025-03-17"}) == row.observations
+
+
+@pytest.mark.django_db
+def test_filters_by_source_and_touchpoint(client, admin, organisation):
+    client.force_login(admin)
+    till = organisation["touchpoints"][0]
+    expected = Observation.objects.current().filter(
+        touchpoint=till, source=Source.OPERATIONAL, observed_at__year__lt=2100
+    )
+    body = client.get(URL, {"touchpoint": till.pk, "source": "operational"})
+    assert body.context["counts"].observations == expected.count()
+    assert "Till · Operational metric" in body.content.decode()
+
+
+# --------------------------------------------------------------------------- the count and its cost
+
+
+@pytest.mark.django_db
+def test_without_a_period_the_count_stops_past_its_limit(
+    client, admin, location_a, standard_for_bulk, settings
+):
+    at = local(date(2025, 3, 4), 10)
+    Observation.objects.bulk_create(
+        Observation(location=location_a, standard=standard_for_bulk, source=Source.OPERATIONAL,
+                    observed_at=at + timedelta(seconds=second), passed=True)
+        for second in range(COUNT_LIMIT + 5)
+    )  # fmt: skip
+    client.force_login(admin)
+    response = client.get(URL)
+    assert response.context["counts"].more_than == COUNT_LIMIT
+    assert "More than 10,000 observations" in response.content.decode()
+    # With a period the count is exact, and cheap: the observed_at index bounds it.
+    assert page_count(client, {"period_kind": "day", "period_start": "2025-03-04"}) == COUNT_LIMIT + 5
+
+
+@pytest.fixture
+def standard_for_bulk(db):
+    return factories.StandardFactory(code="OPS-01")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("size", [2, 40])
+def test_the_page_costs_the_same_queries_whatever_the_data(
+    client, manager, location_a, staff, size, django_assert_max_num_queries
+):
+    standard = factories.StandardFactory()
+    evaluation = factories.EvaluationFactory(location=location_a)
+    for index in range(size):
+        factories.ObservationFactory(
+            location=location_a, standard=standard, team=staff.employee.team, employee=staff.employee,
+            touchpoint=factories.TouchpointFactory(), evaluation=evaluation,
+            observed_at=local(date(2025, 3, 4), 10) + timedelta(minutes=index),
+        )  # fmt: skip
+    client.force_login(manager)
+    for params in (
+        {},
+        {"period_kind": "month", "period_start": "2025-03-01", "location": location_a.pk},
+        {"from": "2025-03-01", "to": "2025-03-31", "employee": staff.employee.pk, "passed": "yes"},
+    ):
+        with django_assert_max_num_queries(14):
+            assert client.get(URL, params).status_code == 200
+
+
+# --------------------------------------------------------------------------- who may see what
+
+
+@pytest.mark.django_db
+def test_anonymous_visitors_are_sent_to_log_in(client):
+    response = client.get(URL)
+    assert response.status_code == 302 and reverse("login") in response["Location"]
+
+
+@pytest.mark.django_db
+def test_staff_cannot_open_the_page(client, staff):
+    client.force_login(staff)
+    assert client.get(URL).status_code == 403
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["location", "team", "employee"])
+def test_another_locations_objects_answer_404(client, other_manager, location_a, staff, name):
+    objects = {"location": location_a, "team": staff.employee.team, "employee": staff.employee}
+    client.force_login(other_manager)
+    response = client.get(URL, {name: objects[name].pk})
+    assert response.status_code == 404
+    assert location_a.name not in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_an_admin_sees_every_location(client, admin, location_a, location_b):
+    standard = factories.StandardFactory()
+    for location in (location_a, location_b):
+        factories.ObservationFactory(
+            location=location, standard=standard, observed_at=local(date(2025, 3, 4), 9)
+        )
+    client.force_login(admin)
+    assert page_count(client, {}) == 2
+    assert page_count(client, {"location": location_b.pk}) == 1
+
+
+# --------------------------------------------------------------------------- one page per evaluation
+
+
+@pytest.fixture
+def evaluation_at_a(location_a, staff, manager):
+    standard = factories.StandardFactory(
+        code="STD-07", title="Thank the customer", non_negotiable=True, target_rate=100
+    )
+    evaluation = factories.EvaluationFactory(
+        location=location_a, employee=staff.employee, evaluator=manager, score=Decimal("50"),
+        passed=False, critical_failed=True, evaluated_at=local(date(2025, 3, 4), 10),
+    )  # fmt: skip
+    failed = factories.ObservationFactory(
+        location=location_a, standard=standard, evaluation=evaluation, passed=False, critical=True,
+        observed_at=evaluation.evaluated_at,
+    )  # fmt: skip
+    factories.DeviationFactory(observation=failed, standard=standard, location=location_a)
+    factories.ObservationFactory(
+        location=location_a, evaluation=evaluation, observed_at=evaluation.evaluated_at, passed=True
+    )
+    return evaluation
+
+
+@pytest.mark.django_db
+def test_the_dashboard_address_of_an_evaluation_leads_to_its_one_page(client, manager, evaluation_at_a):
+    client.force_login(manager)
+    response = client.get(reverse("measurement:evaluation-detail", args=[evaluation_at_a.pk]))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("evaluations:detail", args=[evaluation_at_a.pk])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["measurement:evaluation-detail", "evaluations:detail"])
+def test_another_locations_evaluation_answers_404_before_any_redirect(
+    client, other_manager, evaluation_at_a, name
+):
+    client.force_login(other_manager)
+    assert client.get(reverse(name, args=[evaluation_at_a.pk])).status_code == 404
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["measurement:evaluation-detail", "evaluations:detail"])
+def test_staff_and_anonymous_visitors_cannot_open_an_evaluation(client, staff, evaluation_at_a, name):
+    url = reverse(name, args=[evaluation_at_a.pk])
+    response = client.get(url)
+    assert response.status_code == 302 and reverse("login") in response["Location"]
+    client.force_login(staff)
+    assert client.get(url).status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_evaluation_page_shows_its_result_and_links_to_its_evidence(
+    client, admin, manager, location_a, evaluation_at_a, django_assert_max_num_queries
+):
+    client.force_login(admin)
+    with django_assert_max_num_queries(10):
+        response = client.get(reverse("evaluations:detail", args=[evaluation_at_a.pk]))
+    body = response.content.decode()
+    assert "Thank the customer</span> (STD-07)" in body
+    assert "A critical item failed" in body and "Deviations" in body
+    assert f'Evaluator</dt><dd class="col-sm-8">{manager.get_full_name() or manager.username}' in body
+    assert 'Observations made</dt><dd class="col-sm-8">2' in body
+    evidence = f"{URL}?period_kind=month&amp;period_start=2025-03-01&amp;location={location_a.pk}"
+    assert evidence in body
+    # The link opens the month's observations at the location: the two items.
+    assert (
+        page_count(client, {"period_kind": "month", "period_start": "2025-03-01", "location": location_a.pk})
+        == 2
+    )
+
+
+@pytest.mark.django_db
+def test_an_evaluator_without_a_manager_role_sees_no_links_to_the_dashboard(
+    client, location_a, evaluation_at_a
+):
+    from django.contrib.auth.models import Permission
+
+    evaluator = factories.EmployeeFactory(role=Role.STAFF, location=location_a).user
+    evaluator.user_permissions.add(Permission.objects.get(codename="record_evaluation"))
+    mine = factories.EvaluationFactory(location=location_a, evaluator=evaluator)
+    client.force_login(evaluator)
+    response = client.get(reverse("evaluations:detail", args=[mine.pk]))
+    assert response.status_code == 200 and URL not in response.content.decode()
