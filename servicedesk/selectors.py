@@ -9,21 +9,24 @@ amount of data.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import timedelta
+from urllib.parse import urlencode
 
 from django.db.models import Count, Exists, Q
 from django.urls import reverse
-from django.utils import timezone
 
 from consequences.models import Consequence, ConsequenceStatus, has_corrective_action
-from gap_analysis.models import AssessmentStatus
+from gap_analysis.models import ActionStatus, AssessmentStatus
 from gap_analysis.selectors import (
     ASSESSMENT_FRESH_DAYS,
     OPEN_ACTION_STATUSES,
     actions_visible_to,
     assessments_visible_to,
+    heatmap_touchpoints,
 )
-from measurement.models import Deviation, DeviationStatus, Observation, QuarantinedRow
+from measurement.models import Deviation, DeviationStatus, QuarantinedRow
+from measurement.selectors.evidence import ObservationFilter, observations_behind
+from measurement.selectors.rolling import RollingPeriod
 from organization.models import Employee
 from organization.scope import scope_queryset
 from standards.models import Standard, Status
@@ -59,13 +62,20 @@ def share(part: int, whole: int) -> str:
     return f"{part} of {whole}" if whole else "0"
 
 
-def program_figures(user) -> list[Figure]:
-    """The six cards of the program health page: figure, caption, link, and details that link on."""
-    today = timezone.localdate()
+def program_figures(user, *, period: RollingPeriod) -> list[Figure]:
+    """The six cards of the program health page: figure, caption, link, and details that link on.
+    Evidence is counted over `period` (ending today), exactly as the observations page it links
+    to lists it."""
+    today = period.last
     is_admin = user.is_staff  # may open the Django admin, where touchpoints and standards live
 
+    # One query: coverage gaps and, for a manager, the touchpoints the gap heatmap lists them
+    # (those of their locations) are counted over the same active touchpoints.
     touchpoints = Touchpoint.objects.filter(active=True).aggregate(
-        total=Count("pk"), without_owner=Count("pk", filter=Q(owner_team__isnull=True))
+        total=Count("pk"),
+        without_owner=Count("pk", filter=Q(owner_team__isnull=True)),
+        uncovered=Count("pk", filter=Q(pk__in=uncovered_touchpoints().values("pk"))),
+        listed=Count("pk", filter=Q(pk__in=heatmap_touchpoints(user).values("pk"))),
     )
     assessed = (
         assessments_visible_to(user)
@@ -75,11 +85,12 @@ def program_figures(user) -> list[Figure]:
         .aggregate(touchpoints=Count("touchpoint", distinct=True))["touchpoints"]
     )
     actions = actions_visible_to(user).aggregate(
-        open=Count("pk", filter=Q(status__in=OPEN_ACTION_STATUSES)),
+        open=Count("pk", filter=Q(status=ActionStatus.OPEN)),
+        in_progress=Count("pk", filter=Q(status=ActionStatus.IN_PROGRESS)),
         overdue=Count("pk", filter=Q(status__in=OPEN_ACTION_STATUSES, due_on__lt=today)),
     )
     standards = Standard.objects.filter(status=Status.ACTIVE).count()
-    uncovered = uncovered_touchpoints().count()
+    uncovered = touchpoints["uncovered"]
 
     employees = scope_queryset(user, Employee.objects.filter(active=True))
     people = employees.aggregate(
@@ -94,14 +105,16 @@ def program_figures(user) -> list[Figure]:
     )
     pending = scope_queryset(user, Completion.objects.filter(status=CompletionStatus.LOGGED)).count()
 
-    # From midnight (local time) on the 1st: a range on observed_at itself, so its index serves.
-    month_start = timezone.make_aware(datetime.combine(today.replace(day=1), time.min))
-    this_month = scope_queryset(
-        user, Observation.objects.current().filter(observed_at__gte=month_start)
-    ).aggregate(
-        total=Count("pk"),
-        passed=Count("pk", filter=Q(passed=True)),
-        standards=Count("standard", distinct=True),
+    # The very rows the observations page lists for the same span, so its count is this one.
+    window = ObservationFilter(date_from=period.start, date_to=period.last)
+    in_period = (
+        observations_behind(user, window)
+        .order_by()
+        .aggregate(
+            total=Count("pk"),
+            passed=Count("pk", filter=Q(passed=True)),
+            standards=Count("standard", distinct=True),
+        )
     )
 
     # Rows the rollup cannot count (organisation-wide: they may belong to any location).
@@ -123,15 +136,18 @@ def program_figures(user) -> list[Figure]:
     actions_url = reverse("gap_analysis:action-list")
     inbox = reverse("consequences:inbox")
     pass_rate = (
-        f"{100 * this_month['passed'] / this_month['total']:.0f}% passed (n = {this_month['total']})"
-        if this_month["total"]
-        else "no observations yet this month"
+        f"{100 * in_period['passed'] / in_period['total']:.0f}% passed (n = {in_period['total']})"
+        if in_period["total"]
+        else f"no observations in the {period.label}"
     )
+    observations_url = reverse("measurement:observations") + "?" + urlencode(window.params())
+    # A manager's touchpoint list is the gap heatmap, which shows those of their locations only.
+    listed_touchpoints = touchpoints["total"] if is_admin else touchpoints["listed"]
     return [
         Figure(
             "Touchpoints",
-            str(touchpoints["total"]),
-            "touchpoints identified",
+            str(listed_touchpoints),
+            "touchpoints identified" if is_admin else "touchpoints at your locations, on the gap heatmap",
             reverse("admin:touchpoints_touchpoint_changelist") if is_admin else heatmap,
             [
                 Detail(
@@ -149,7 +165,8 @@ def program_figures(user) -> list[Figure]:
             "touchpoints assessed in the last 12 months",
             heatmap,
             [
-                Detail(f"{counted(actions['open'], 'open action')}", actions_url),
+                Detail(f"{counted(actions['open'], 'open action')}", f"{actions_url}?status=open"),
+                Detail(f"{actions['in_progress']} in progress", f"{actions_url}?status=in_progress"),
                 Detail(
                     f"{actions['overdue']} overdue",
                     f"{actions_url}?overdue=on",
@@ -183,11 +200,11 @@ def program_figures(user) -> list[Figure]:
         ),
         Figure(
             "Measurement",
-            share(this_month["standards"], standards),
-            "standards measured this month",
-            reverse("measurement:scorecards"),
+            share(in_period["standards"], standards),
+            f"standards measured in the {period.label}",
+            observations_url,
             [
-                Detail(pass_rate, reverse("measurement:observations")),
+                Detail(pass_rate, observations_url),
                 *(
                     [
                         Detail(
@@ -207,9 +224,10 @@ def program_figures(user) -> list[Figure]:
             "open consequences",
             inbox,
             [
+                Detail(f"{consequences['proposed']} to approve", f"{inbox}?status=proposed"),
                 Detail(
-                    f"{consequences['proposed']} to approve · {consequences['overdue']} overdue",
-                    f"{inbox}?overdue=on" if consequences["overdue"] else f"{inbox}?status=proposed",
+                    f"{consequences['overdue']} overdue",
+                    f"{inbox}?overdue=on",
                     warn=bool(consequences["overdue"]),
                 ),
                 Detail(

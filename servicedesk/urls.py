@@ -9,6 +9,7 @@ admin.site.index_title = "Configure the customer service program"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("attention/", views.attention, name="attention"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("", include("measurement.public_urls")),

@@ -2,7 +2,10 @@ from datetime import date, timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from measurement.selectors.common import dashboard_today
+from measurement.selectors.rolling import RollingPeriod
 from servicedesk.selectors import program_figures
 from tests import factories
 from training.models import Assignment, CompletionStatus
@@ -80,7 +83,7 @@ def test_home_query_count_does_not_grow_with_data(
 ):
     factories.ObservationFactory.create_batch(30, location=location_a)
     client.force_login(manager)
-    with django_assert_max_num_queries(20):
+    with django_assert_max_num_queries(21):
         assert client.get(home_url).status_code == 200
 
 
@@ -88,7 +91,8 @@ def test_home_query_count_does_not_grow_with_data(
 
 
 def _figures(user):
-    return {figure.step: figure for figure in program_figures(user)}
+    period = RollingPeriod.ending(dashboard_today())
+    return {figure.step: figure for figure in program_figures(user, period=period)}
 
 
 def _details(figure):
@@ -167,13 +171,14 @@ def test_gap_and_consequence_cards_show_what_is_overdue(manager, location_a, loc
     factories.DeviationFactory(observation__location=location_a)
 
     figures = _figures(manager)
-    assert _details(figures["Gap analysis"]) == ["2 open actions", "1 overdue"]
+    assert _details(figures["Gap analysis"]) == ["2 open actions", "0 in progress", "1 overdue"]
     assert figures["Consequences"].value == "1"
     assert _details(figures["Consequences"]) == [
-        "1 to approve · 1 overdue",
+        "1 to approve",
+        "1 overdue",
         "1 open deviation of non-negotiable standards, 1 without a corrective action",
     ]
-    assert figures["Gap analysis"].details[1].warn
+    assert figures["Gap analysis"].details[2].warn
 
 
 def test_every_card_links_to_a_page_the_manager_may_open(client, manager, location_a):
@@ -187,3 +192,45 @@ def test_the_admin_cards_link_to_administration(admin):
     figures = _figures(admin)
     assert figures["Touchpoints"].url == reverse("admin:touchpoints_touchpoint_changelist")
     assert figures["Standards"].url == reverse("admin:standards_standard_changelist")
+
+
+def test_the_pass_rate_opens_exactly_its_observations_over_the_rolling_period(
+    manager, location_a, location_b
+):
+    from urllib.parse import parse_qs, urlsplit
+
+    from measurement.selectors.common import parse_date
+    from measurement.selectors.evidence import ObservationFilter, observations_behind
+
+    period = RollingPeriod.ending(dashboard_today())
+    factories.ObservationFactory(location=location_a, passed=True)
+    factories.ObservationFactory(location=location_a, passed=False)
+    wrong = factories.ObservationFactory(location=location_a, passed=False)
+    factories.ObservationFactory(location=location_a, passed=True, supersedes=wrong)  # a correction
+    factories.ObservationFactory(location=location_a, observed_at=timezone.now() - timedelta(days=45))
+    factories.ObservationFactory(location=location_b)
+
+    detail = _figures(manager)["Measurement"].details[0]
+
+    assert detail.text == "67% passed (n = 3)"
+    params = {key: values[0] for key, values in parse_qs(urlsplit(detail.url).query).items()}
+    assert params == {"from": period.start.isoformat(), "to": period.last.isoformat()}
+    listed = observations_behind(
+        manager, ObservationFilter(date_from=parse_date(params["from"]), date_to=parse_date(params["to"]))
+    )
+    assert listed.count() == 3
+
+
+def test_a_managers_touchpoint_figure_counts_what_the_heatmap_lists(manager, location_a, location_b):
+    from gap_analysis.selectors import heatmap_touchpoints
+
+    here = factories.TouchpointFactory()
+    here.locations.add(location_a)
+    elsewhere = factories.TouchpointFactory()
+    elsewhere.locations.add(location_b)
+
+    touchpoints = _figures(manager)["Touchpoints"]
+
+    assert touchpoints.value == str(heatmap_touchpoints(manager).count())
+    assert touchpoints.url == reverse("gap_analysis:heatmap")
+    assert "your locations" in touchpoints.caption
