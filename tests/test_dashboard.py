@@ -599,9 +599,9 @@ def test_the_league_is_ordered_by_the_lower_bound_of_the_interval(client, admin,
     client.force_login(admin)
     response = client.get(PAGES["consistency"])
     body = response.content.decode()
-    assert [row.label for row in response.context["rows"]] == ["Beta Road", "Gamma Square", "Alpha Street"]
+    assert [row.label for row in response.context["rows"]] == ["Alpha Street", "Gamma Square", "Beta Road"]
     table = body[body.index('id="league-heading"') :]
-    assert table.index("88% (n = 500)") < table.index("95% (n = 20)") < table.index("82% (n = 140)")
+    assert table.index("82% (n = 140)") < table.index("95% (n = 20)") < table.index("88% (n = 500)")
     assert (
         "Strongest: <strong>Beta Road</strong>" in body and "Weakest: <strong>Alpha Street</strong>" in body
     )
@@ -616,7 +616,7 @@ def test_the_funnel_uses_the_limits_from_stats(client, admin, league):
     pooled = (115 + 440 + 19) / (140 + 500 + 20)
     assert data["centre"] == pytest.approx(pooled)
     assert [(point["label"], point["n"]) for point in data["points"]] == [
-        ("Beta Road", 500), ("Gamma Square", 20), ("Alpha Street", 140),
+        ("Alpha Street", 140), ("Gamma Square", 20), ("Beta Road", 500),
     ]  # fmt: skip
     limits = data["limits"]
     for i in (0, len(limits["n"]) // 2, -1):
@@ -636,7 +636,7 @@ def test_a_manager_sees_other_locations_only_anonymously(client, manager, league
     body = response.content.decode()
     assert "Beta Road" not in body and "Gamma Square" not in body
     assert [row.label for row in response.context["rows"]] == ["Alpha Street"]
-    assert "<strong>Alpha Street</strong> ranks 3 of 3" in body
+    assert "Alpha Street ranks 1 of 3 by need" in body
     data = json_data(response, "funnel-chart-data")
     assert sorted(point["label"] for point in data["points"]) == [
         "Alpha Street",
@@ -650,8 +650,8 @@ def test_the_consistency_page_can_focus_on_one_standard(client, admin, month, st
     client.force_login(admin)
     response = client.get(PAGES["consistency"], {"standard": standard.pk})
     assert [(row.label, row.observations) for row in response.context["rows"]] == [
-        ("Beta Road", 20),
         ("Alpha Street", 40),
+        ("Beta Road", 20),
     ]
 
 
@@ -689,10 +689,10 @@ def test_the_league_exports_as_csv(client, admin, other_manager, league):
     client.force_login(admin)
     rows = csv_rows(client.get(PAGES["consistency"], {"format": "csv"}))
     assert rows[0][:4] == ["rank", "of", "location_code", "location"]
-    assert [row[3] for row in rows[1:]] == ["Beta Road", "Gamma Square", "Alpha Street"]
+    assert [row[3] for row in rows[1:]] == ["Alpha Street", "Gamma Square", "Beta Road"]
     client.force_login(other_manager)
     rows = csv_rows(client.get(PAGES["consistency"], {"format": "csv"}))
-    assert [row[:4] for row in rows[1:]] == [["1", "3", "BBB-01", "Beta Road"]]
+    assert [row[:4] for row in rows[1:]] == [["3", "3", "BBB-01", "Beta Road"]]
 
 
 def test_the_observations_export_neutralises_formulas(client, manager, location_a, standard):

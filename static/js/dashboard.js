@@ -204,13 +204,16 @@
     new window.Chart(canvas, { type: "line", data: { labels: data.labels, datasets: [series] }, options: options });
   }
 
-  /* Locations' pass rate against n, inside 95% and 99.8% limits (stats.funnel_limits). */
+  /* Locations' pass rate against n, inside 95% and 99.8% limits (stats.funnel_limits). Points are
+   * numbered in the order of the table of points below the chart; focusing a point's number there
+   * (keyboard or pointer) shows that point's tooltip on the chart. */
   function drawFunnel(canvas, data) {
-    var toPoint = function (point) {
-      return { x: point.n, y: percent(point.rate), label: point.label };
+    var toPoint = function (point, index) {
+      return { x: point.n, y: percent(point.rate), label: point.label, number: index + 1 };
     };
-    var mine = data.points.filter(function (point) { return point.mine; }).map(toPoint);
-    var others = data.points.filter(function (point) { return !point.mine; }).map(toPoint);
+    var all = data.points.map(toPoint);
+    var mine = all.filter(function (point, index) { return data.points[index].mine; });
+    var others = all.filter(function (point, index) { return !data.points[index].mine; });
     var curve = function (label, key, colour, dashed, hide) {
       return {
         type: "line",
@@ -234,6 +237,7 @@
         backgroundColor: COLOURS.series,
         borderColor: COLOURS.series,
         pointRadius: 5,
+        pointHoverRadius: 8,
       },
     ];
     if (others.length) {
@@ -244,6 +248,7 @@
         backgroundColor: COLOURS.other,
         borderColor: COLOURS.other,
         pointRadius: 4,
+        pointHoverRadius: 7,
       });
     }
     datasets.push(
@@ -252,14 +257,18 @@
       curve("99.8% limits", "high998", COLOURS.band998, false, false),
       curve("Lower 99.8% limit", "low998", COLOURS.band998, false, true)
     );
+    var oneDecimal = function (value) {
+      return value === null || value === undefined ? "—" : value.toFixed(1) + "%";
+    };
     var options = baseOptions(
       function (value) { return value + "%"; },
       function (context) {
         var raw = context.raw || {};
         if (!raw.label) {
-          return context.dataset.label + ": " + formatPercent(context.parsed.y) + " at n = " + context.parsed.x;
+          return context.dataset.label + ": " + oneDecimal(context.parsed.y) + " at n = " + context.parsed.x;
         }
-        return raw.label + ": " + formatPercent(context.parsed.y) + " (n = " + context.parsed.x + ")";
+        return "Point " + raw.number + ", " + raw.label + ": " + oneDecimal(context.parsed.y) +
+          " (n = " + context.parsed.x.toLocaleString("en-GB") + ")";
       },
       {
         centre: horizontalLine(
@@ -267,10 +276,46 @@
         ),
       }
     );
-    options.scales.x = { type: "linear", min: 0, title: { display: true, text: "Observations (n)" } };
+    // The axis fits the data (computed on the server: from 0, or just below the smallest n).
+    options.scales.x = {
+      type: "linear",
+      min: data.x_min,
+      max: data.x_max,
+      title: { display: true, text: "Observations (n)" },
+    };
     options.scales.y.title = { display: true, text: "Pass rate" };
     options.scales.y.suggestedMax = 100;
-    new window.Chart(canvas, { type: "scatter", data: { datasets: datasets }, options: options });
+    var chart = new window.Chart(canvas, { type: "scatter", data: { datasets: datasets }, options: options });
+
+    // Where point `number` (1-based) sits in the chart's datasets.
+    var elementFor = function (number) {
+      var index = mine.findIndex(function (point) { return point.number === number; });
+      if (index >= 0) {
+        return { datasetIndex: 0, index: index };
+      }
+      return { datasetIndex: 1, index: others.findIndex(function (point) { return point.number === number; }) };
+    };
+    var show = function (number) {
+      var active = [elementFor(number)];
+      var element = chart.getDatasetMeta(active[0].datasetIndex).data[active[0].index];
+      chart.setActiveElements(active);
+      chart.tooltip.setActiveElements(active, { x: element.x, y: element.y });
+      chart.update();
+    };
+    var hide = function () {
+      chart.setActiveElements([]);
+      chart.tooltip.setActiveElements([], { x: 0, y: 0 });
+      chart.update();
+    };
+    document.querySelectorAll("[data-funnel-point]").forEach(function (button) {
+      var number = Number(button.dataset.funnelPoint) + 1;
+      var on = function () { show(number); };
+      button.addEventListener("focus", on);
+      button.addEventListener("mouseenter", on);
+      button.addEventListener("click", on);
+      button.addEventListener("blur", hide);
+      button.addEventListener("mouseleave", hide);
+    });
   }
 
   var DRAW = { p: drawPChart, xmr: drawXmrChart, funnel: drawFunnel };

@@ -320,7 +320,7 @@ VISITS = [
         "scorecards-admin", "admin", url("measurement:scorecards"), "below target, within the margin of error"
     ),
     Visit("consistency", "manager", url("measurement:consistency"), "Spread between locations"),
-    Visit("consistency-admin", "admin", url("measurement:consistency"), "Strongest: Alpha Street"),
+    Visit("consistency-admin", "admin", url("measurement:consistency"), "Points on the funnel plot"),
     Visit("observations", "manager", url("measurement:observations"), "GRT-01"),
     Visit("dashboard-evaluation", "manager", url("measurement:evaluation-detail", "evaluation"), "GRT-01"),
     Visit("evaluation-detail", "manager", url("evaluations:detail", "evaluation"), "GRT-01"),
