@@ -120,7 +120,19 @@ PASSED_CHOICES = [("", "Passed and failed"), ("yes", "Passed only"), ("no", "Fai
 ID_MAX_DIGITS = 18
 SELECT = {"class": "form-select form-select-sm"}
 DATE = {"class": "form-control form-control-sm", "type": "date"}
-FILTER_ORDER = ("period_kind", "period_start", "from", "to", "location", "team", "employee", "standard")
+FILTER_ORDER = (
+    "period_kind",
+    "period_start",
+    "from",
+    "to",
+    "location",
+    "team",
+    "employee",
+    "standard",
+    "touchpoint",
+    "source",
+    "passed",
+)
 
 
 class ObjectIdField(forms.Field):
