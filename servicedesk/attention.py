@@ -37,6 +37,7 @@ from gap_analysis.selectors import OPEN_ACTION_STATUSES
 from measurement import stats
 from measurement.models import Deviation, DeviationStatus, Grain, PeriodKind, Scorecard
 from measurement.selectors.common import dashboard_locations, dashboard_teams, previous_periods
+from measurement.selectors.evidence import span_label
 from measurement.selectors.rolling import RollingPeriod, rolling_scorecards
 from measurement.services.rollup import period_start
 from organization.models import Employee, Location, Team
@@ -115,6 +116,7 @@ class Subject:
     pk: int
     name: str
     where: str  # the location of a team or person ("" for a location)
+    location_id: int
     params: dict[str, str]  # the drill-down parameters naming the subject
     scorecard: Scorecard | None = None
     weeks: list[Week] = field(default_factory=list)
@@ -201,8 +203,7 @@ class Board:
         if not self.weeks:
             return ""
         last = self.weeks[-1] + timedelta(days=6)
-        first = self.weeks[0]
-        return f"{len(self.weeks)} complete weeks, {first.day} {first:%b} – {last.day} {last:%b %Y}"
+        return f"{len(self.weeks)} complete weeks, {span_label(self.weeks[0], last)}"
 
 
 # --------------------------------------------------------------------------- subjects
@@ -212,7 +213,7 @@ def _locations(user, location: Location | None) -> list[Subject]:
     locations = dashboard_locations(user).filter(active=True).order_by("name")
     if location is not None:
         locations = locations.filter(pk=location.pk)
-    return [Subject(LOCATION, loc.pk, loc.name, "", {"location": str(loc.pk)}) for loc in locations]
+    return [Subject(LOCATION, loc.pk, loc.name, "", loc.pk, {"location": str(loc.pk)}) for loc in locations]
 
 
 def _teams(user, location: Location | None) -> list[Subject]:
@@ -221,7 +222,7 @@ def _teams(user, location: Location | None) -> list[Subject]:
     )
     if location is not None:
         teams = teams.filter(location=location)
-    return [Subject(TEAM, t.pk, t.name, t.location.name, {"team": str(t.pk)}) for t in teams]
+    return [Subject(TEAM, t.pk, t.name, t.location.name, t.location_id, {"team": str(t.pk)}) for t in teams]
 
 
 def _employees(user, location: Location | None, team: Team | None) -> list[Subject]:
@@ -238,6 +239,7 @@ def _employees(user, location: Location | None, team: Team | None) -> list[Subje
                 employee.pk,
                 employee.full_name,
                 employee.location.name,
+                employee.location_id,
                 {"employee": str(employee.pk)},
                 user_id=employee.user_id,
             )
@@ -374,8 +376,7 @@ def _judge_trend(subject: Subject) -> None:
 
 def _inbox(subject: Subject, **params) -> str:
     # The inbox filters by location only: a team's or person's items are among their location's.
-    location = subject.pk if subject.kind == LOCATION else None
-    return _url("consequences:inbox", {**({"location": location} if location else {}), **params})
+    return _url("consequences:inbox", {"location": subject.location_id, **params})
 
 
 def _judge_deviations(kind: str, column: str, ids: list[int], by_pk: dict[int, Subject]) -> None:
@@ -448,9 +449,8 @@ def _judge_people(kind: str, column: str, ids: list[int], by_pk: dict[int, Subje
             if row["untrained"]:
                 subject.reasons.append(Reason("Required training not current", reverse("training:matrix")))
             if row["unacknowledged"]:
-                subject.reasons.append(
-                    Reason("Standards in force not acknowledged", reverse("training:matrix"))
-                )
+                # No page lists one person's acknowledgements: the reason names what to ask for.
+                subject.reasons.append(Reason("Standards in force not acknowledged", ""))
             continue
         people = _url("attention", {"view": EMPLOYEE, kind: subject.pk})
         total = row["total"]

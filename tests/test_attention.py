@@ -355,3 +355,33 @@ def test_the_home_costs_the_same_queries_with_two_and_eight_locations(
     with django_assert_max_num_queries(HOME_QUERIES):
         client.get(reverse("home"))
     assert len(board(user).subjects) >= 8
+
+
+def test_a_week_without_observations_breaks_the_sparkline_instead_of_drawing_zero(
+    admin, location_a, standard
+):
+    from servicedesk.templatetags.attention import sparkline
+
+    rates = [(18, 20)] * 5 + [(0, 0)] + [(15, 20)] * 6
+    weeks = last_complete_weeks(dashboard_today())
+    for start, (passed, n) in zip(weeks, rates, strict=True):
+        if n:
+            at = timezone.make_aware(datetime.combine(start + timedelta(days=2), time(12)))
+            observe(location_a, passed=passed, failed=n - passed, standard=standard, at=at)
+    scorecards_rollup(full=True)
+
+    subject = subject_of(board(admin), location_a.pk)
+    svg = sparkline(subject)
+
+    assert svg.count("<polyline") == 2
+    assert "90%, 90%, 90%, 90%, 90%, no observations, 75%" in subject.trend_words
+
+
+def test_the_home_counts_back_from_the_dashboards_day(client, admin, location_a, monkeypatch):
+    from measurement.selectors import common
+
+    monkeypatch.setattr(common, "dashboard_today", lambda: date(2026, 3, 2))
+    client.force_login(admin)
+    body = client.get(reverse("home")).content.decode()
+    assert "last 30 days, 1 Feb – 2 Mar 2026" in body
+    assert "12 complete weeks, 8 Dec 2025 – 1 Mar 2026" in body
