@@ -66,17 +66,14 @@ def scorecards(request):
 
 @role_required(*MANAGERS)
 def consistency(request):
-    choices, selection = _selection(request)
+    choices, selection = _selection(request, rolling=True)
     admin = selection.admin
-    league = selectors.location_league(
-        user=request.user,
-        period_kind=selection.period_kind,
-        period_start=selection.period_start,
-        standard=selection.standard,
-        locations=choices.locations,
-    )
+    league = selectors.location_league(user=request.user, selection=selection, locations=choices.locations)
     if wants_csv(request):
-        name = f"league-{selection.period_kind}-{selection.period_start or 'none'}"
+        period = f"{selection.period_start or 'none'}" + (
+            f"-{selection.period_last}" if selection.rolling else ""
+        )
+        name = f"league-{selection.period_kind}-{period}"
         return csv_response(name, selectors.LEAGUE_CSV_HEADER, selectors.league_csv_rows(league, admin=admin))
     context = {
         "choices": choices,
@@ -84,6 +81,7 @@ def consistency(request):
         "params": selection.params(grain=""),
         "league": league,
         "rows": league.rows if admin else league.mine,
+        "rolling_days": settings.DASHBOARD_ROLLING_DAYS,
     }
     return render(request, "measurement/consistency.html", context)
 

@@ -5,7 +5,7 @@ exactly its evidence."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from measurement import selectors, stats
 from measurement.models import Grain
+from measurement.selectors.common import dashboard_today
 from measurement.selectors.consistency import decisive_digits, funnel_axis, percent_at
 from measurement.services.rollup import scorecards_rollup
 from tests import factories
@@ -39,7 +40,8 @@ def march_cards(counts, locations):
 def league_of(user, counts, locations):
     """The March league over `locations`, with `counts` (passed, n) per location."""
     march_cards(counts, locations)
-    return selectors.location_league(user=user, period_kind="month", period_start=PERIOD)
+    selection = selectors.Selection(period_kind="month", period_start=PERIOD, admin=selectors.is_admin(user))
+    return selectors.location_league(user=user, selection=selection)
 
 
 def assert_whole(sentences):
@@ -339,6 +341,56 @@ def test_odd_parameters_never_break_the_page(client, manager, march, params):
     assert client.get(PAGE, params).status_code == 200
 
 
+# --------------------------------------------------------------------------- the rolling period
+
+
+@pytest.fixture
+def april_2nd(monkeypatch, manager, location_a, location_b):
+    """The dashboards stand on 2 April 2025. Alpha Street (the manager's): 25 observations on 10 March
+    (20 passed) and 2 on 1 April; Beta Road 30 on 20 March; all rolled up."""
+    monkeypatch.setattr("measurement.selectors.common.dashboard_today", lambda: date(2025, 4, 2))
+    standard = factories.StandardFactory(code="GREET")
+    for day, location, count, failing in ((10, location_a, 25, 5), (20, location_b, 30, 0)):
+        at = timezone.make_aware(timezone.datetime(2025, 3, day, 12, 0))
+        for i in range(count):
+            factories.ObservationFactory(
+                location=location, standard=standard, observed_at=at, passed=i >= failing
+            )
+    for _ in range(2):
+        at = timezone.make_aware(timezone.datetime(2025, 4, 1, 12, 0))
+        factories.ObservationFactory(location=location_a, standard=standard, observed_at=at)
+    scorecards_rollup(full=True)
+    return standard
+
+
+def test_the_page_opens_on_the_rolling_period_stated_in_words(client, manager, location_a, april_2nd):
+    client.force_login(manager)
+    response = client.get(PAGE)
+    body = response.content.decode()
+    assert response.context["selection"].is_rolling
+    assert "Last 30 days, 4 Mar – 2 Apr 2025</h2>" in body
+    (row,) = response.context["rows"]
+    assert (row.label, row.observations, row.passed, row.rank) == ("Alpha Street", 27, 22, 1)
+    assert row.evidence_params == {"from": "2025-03-04", "to": "2025-04-02", "location": str(location_a.pk)}
+    evidence = client.get(reverse("measurement:observations"), row.evidence_params)
+    assert evidence.context["counts"]["observations"] == 27
+    # the calendar periods are still offered: April, two days old, has too little evidence to rank
+    assert '<option value="month"' in body
+    april = client.get(PAGE, {"period_kind": "month", "period_start": "2025-04-01"})
+    (row,) = april.context["rows"]
+    assert (row.observations, row.rank, row.enough_evidence) == (2, None, False)
+
+
+def test_the_rolling_league_exports_its_span(client, admin, april_2nd):
+    client.force_login(admin)
+    response = client.get(PAGE, {"format": "csv"})
+    assert 'filename="league-rolling-2025-03-04-2025-04-02.csv"' in response["Content-Disposition"]
+    assert [row[:5] for row in csv_rows(response)[1:]] == [
+        ["1", "2", "AAA-01", "Alpha Street", "27"],
+        ["2", "2", "BBB-01", "Beta Road", "30"],
+    ]
+
+
 # --------------------------------------------------------------------------- query counts
 
 
@@ -347,6 +399,8 @@ def many(count, manager, standard):
         manager.employee.managed_locations.add(location)
         card(location=location, n=40 + count, passed=30)
         card(grain=Grain.LOCATION_STANDARD, location=location, standard=standard, n=20, passed=15)
+        # yesterday's day scorecard, for the rolling period
+        card(location=location, n=25, passed=20, kind="day", start=dashboard_today() - timedelta(days=1))
     card(grain=Grain.ORGANISATION, n=(40 + count) * count, passed=30 * count)
 
 
@@ -355,7 +409,9 @@ MAX_QUERIES = 9
 
 
 @pytest.mark.parametrize("count", [3, 80])
-@pytest.mark.parametrize("extra", [{}, {"format": "csv"}, {"standard": "standard"}])
+@pytest.mark.parametrize(
+    "extra", [{}, {"format": "csv"}, {"standard": "standard"}, {"period_kind": "rolling"}]
+)
 def test_the_page_has_a_fixed_query_budget(client, manager, django_assert_max_num_queries, count, extra):
     standard = factories.StandardFactory(code="QC")
     many(count, manager, standard)

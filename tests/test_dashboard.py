@@ -597,7 +597,7 @@ def league(location_a, location_b, location_c):
 
 def test_the_league_is_ordered_by_the_lower_bound_of_the_interval(client, admin, league):
     client.force_login(admin)
-    response = client.get(PAGES["consistency"])
+    response = client.get(PAGES["consistency"], MONTHLY)
     body = response.content.decode()
     assert [row.label for row in response.context["rows"]] == ["Alpha Street", "Gamma Square", "Beta Road"]
     table = body[body.index('id="league-heading"') :]
@@ -612,7 +612,7 @@ def test_the_league_is_ordered_by_the_lower_bound_of_the_interval(client, admin,
 
 def test_the_funnel_uses_the_limits_from_stats(client, admin, league):
     client.force_login(admin)
-    data = json_data(client.get(PAGES["consistency"]), "funnel-chart-data")
+    data = json_data(client.get(PAGES["consistency"], MONTHLY), "funnel-chart-data")
     pooled = (115 + 440 + 19) / (140 + 500 + 20)
     assert data["centre"] == pytest.approx(pooled)
     assert [(point["label"], point["n"]) for point in data["points"]] == [
@@ -632,7 +632,7 @@ def test_the_funnel_uses_the_limits_from_stats(client, admin, league):
 
 def test_a_manager_sees_other_locations_only_anonymously(client, manager, league):
     client.force_login(manager)
-    response = client.get(PAGES["consistency"])
+    response = client.get(PAGES["consistency"], MONTHLY)
     body = response.content.decode()
     assert "Beta Road" not in body and "Gamma Square" not in body
     assert [row.label for row in response.context["rows"]] == ["Alpha Street"]
@@ -648,7 +648,7 @@ def test_a_manager_sees_other_locations_only_anonymously(client, manager, league
 
 def test_the_consistency_page_can_focus_on_one_standard(client, admin, month, standard):
     client.force_login(admin)
-    response = client.get(PAGES["consistency"], {"standard": standard.pk})
+    response = client.get(PAGES["consistency"], {**MONTHLY, "standard": standard.pk})
     assert [(row.label, row.observations) for row in response.context["rows"]] == [
         ("Alpha Street", 40),
         ("Beta Road", 20),
@@ -687,11 +687,11 @@ def test_the_scorecard_table_exports_as_csv_in_scope(client, manager, month):
 
 def test_the_league_exports_as_csv(client, admin, other_manager, league):
     client.force_login(admin)
-    rows = csv_rows(client.get(PAGES["consistency"], {"format": "csv"}))
+    rows = csv_rows(client.get(PAGES["consistency"], {**MONTHLY, "format": "csv"}))
     assert rows[0][:4] == ["rank", "of", "location_code", "location"]
     assert [row[3] for row in rows[1:]] == ["Alpha Street", "Gamma Square", "Beta Road"]
     client.force_login(other_manager)
-    rows = csv_rows(client.get(PAGES["consistency"], {"format": "csv"}))
+    rows = csv_rows(client.get(PAGES["consistency"], {**MONTHLY, "format": "csv"}))
     assert [row[:4] for row in rows[1:]] == [["3", "3", "BBB-01", "Beta Road"]]
 
 

@@ -11,18 +11,16 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 
 from organization.models import Location
-from standards.models import Standard
 
 from .. import stats
 from ..models import Grain, Scorecard
 from .common import OTHER_LOCATION, dashboard_locations
-from .rolling import RollingPeriod, rolling_scorecards
+from .scorecards import Selection, period_scorecards
 
 # --------------------------------------------------------------------------- precision
 
@@ -314,74 +312,35 @@ def _funnel_curve(centre: float, start: int, end: int) -> dict:
 # --------------------------------------------------------------------------- reading the league
 
 
-def league_period_params(
-    *, period_kind: str, period_start: date | None, rolling: RollingPeriod | None = None
-) -> dict[str, str]:
-    """The observations page's period parameters (drill-down contract): from/to, inclusive local
-    days, for a rolling period; period_kind/period_start for a calendar one."""
-    if rolling is not None:
-        return {"from": rolling.start.isoformat(), "to": rolling.last.isoformat()}
-    if period_start is None:
-        return {}
-    return {"period_kind": period_kind, "period_start": period_start.isoformat()}
+def location_league(*, user, selection: Selection, locations: Iterable[Location] | None = None) -> League:
+    """The selection's period's locations (for its standard, if any), ordered by need, on a funnel
+    plot around the pooled rate of all locations.
 
-
-def _location_scorecards(
-    grain: str, standard: Standard | None, period_kind: str, period_start: date | None, rolling
-) -> list[Scorecard]:
-    # Deliberately unscoped: other locations contribute anonymously (see the package docstring).
-    # Only ids and numbers are read, so no other location's name is ever loaded.
-    scorecards = Scorecard.objects.filter(grain=grain)
-    if standard:
-        scorecards = scorecards.filter(standard=standard)
-    if rolling is not None:
-        return [card for card in rolling_scorecards(scorecards, rolling) if card.observations]
-    return list(
-        scorecards.filter(period_kind=period_kind, period_start=period_start, observations__gt=0).only(
-            "location_id",
-            "observations",
-            "passed",
-            "pass_rate",
-            "pass_rate_low",
-            "pass_rate_high",
-            "target_rate",
-            "target_met",
-        )
-    )
-
-
-def location_league(
-    *,
-    user,
-    period_kind: str,
-    period_start: date | None,
-    standard: Standard | None = None,
-    locations: Iterable[Location] | None = None,
-    rolling: RollingPeriod | None = None,
-) -> League:
-    """The period's locations (for one standard, if given), ordered by need, on a funnel plot
-    around the pooled rate of all locations.
-
-    The period is `rolling` when given (its scorecards summed from day scorecards by
-    `rolling_scorecards`), else the calendar period `period_kind`/`period_start`. Locations with at
-    least settings.MIN_EVIDENCE observations are ranked by the lower bound of their 95 % Wilson
-    interval, lowest first (then the larger n first, then id); the others follow, unranked. Every
-    location counts towards the pooled rate, the limits and the spread; for a manager, the
-    locations they do not manage are returned anonymised (label "Other location", no Location
-    object, no link). `locations` are the user's locations if already loaded
-    (`DashboardChoices.locations`). Queries: one, plus one if `locations` is not given.
+    The period is the selection's: the rolling one (scorecards summed from day scorecards) or a
+    calendar period, read by `period_scorecards`. Locations with at least settings.MIN_EVIDENCE
+    observations are ranked by the lower bound of their 95 % Wilson interval, lowest first (then
+    the larger n first, then id); the others follow, unranked. Every location counts towards the
+    pooled rate, the limits and the spread; for a manager, the locations they do not manage are
+    returned anonymised (label "Other location", no Location object, no link). `locations` are the
+    user's locations if already loaded (`DashboardChoices.locations`). Queries: one, plus one if
+    `locations` is not given.
     """
     min_evidence = settings.MIN_EVIDENCE
-    period_params = league_period_params(period_kind=period_kind, period_start=period_start, rolling=rolling)
+    standard = selection.standard
+    period_params = selection.period_params()
     if standard:
         period_params["standard"] = str(standard.pk)
-    if period_start is None and rolling is None:
+    if not selection.has_period:
         return League([], None, 0, stats.spread([]), None, min_evidence, period_params)
     if locations is None:
         locations = dashboard_locations(user)
     visible = {location.pk: location for location in locations}
-    grain = Grain.LOCATION_STANDARD if standard else Grain.LOCATION
-    cards = _location_scorecards(grain, standard, period_kind, period_start, rolling)
+    # Deliberately unscoped: other locations contribute anonymously (see the package docstring);
+    # their names are never loaded, only their ids and numbers.
+    scorecards = Scorecard.objects.filter(grain=Grain.LOCATION_STANDARD if standard else Grain.LOCATION)
+    if standard:
+        scorecards = scorecards.filter(standard=standard)
+    cards = [card for card in period_scorecards(scorecards, selection) if card.observations]
 
     def need(card: Scorecard) -> tuple:
         enough = card.observations >= min_evidence
