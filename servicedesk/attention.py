@@ -533,7 +533,7 @@ def board_filters(user, params) -> tuple[str, Location | None, Team | None]:
 
 
 def _in_scope(queryset: QuerySet, raw: str):
-    if not raw.isdigit() or len(raw) > 18:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
         raise Http404("Not found in your scope.")
     try:
         return queryset.get(pk=int(raw))

@@ -48,8 +48,13 @@ class Figure:
     step: str
     value: str
     caption: str
-    url: str
+    url: str  # the evidence behind the value ("" when no page lists exactly it)
     details: list[Detail] = field(default_factory=list)
+    page: str = ""  # the step's page, when it is not the value's evidence
+
+    @property
+    def page_url(self) -> str:
+        return self.page or self.url
 
 
 def counted(n: int, singular: str, plural: str = "") -> str:
@@ -178,8 +183,10 @@ def program_figures(user, *, period: RollingPeriod) -> list[Figure]:
             "Standards",
             share(touchpoints["total"] - uncovered, touchpoints["total"]),
             "touchpoints covered by an active standard",
-            reverse("admin:standards_standard_changelist") if is_admin else reverse("standards:mine"),
-            [
+            # A manager's standards page lists those that apply to them, not the coverage.
+            reverse("admin:standards_standard_changelist") if is_admin else "",
+            page=reverse("admin:standards_standard_changelist") if is_admin else reverse("standards:mine"),
+            details=[
                 Detail(counted(standards, "active standard")),
                 Detail(f"{counted(uncovered, 'touchpoint')} not covered", warn=bool(uncovered)),
             ],
@@ -203,7 +210,8 @@ def program_figures(user, *, period: RollingPeriod) -> list[Figure]:
             share(in_period["standards"], standards),
             f"standards measured in the {period.label}",
             observations_url,
-            [
+            page=reverse("measurement:scorecards"),
+            details=[
                 Detail(pass_rate, observations_url),
                 *(
                     [

@@ -276,7 +276,7 @@ def test_another_locations_teams_and_people_answer_404(client, manager, location
         assert client.get(reverse("attention"), {"view": view, param: other.pk}).status_code == 404
 
 
-@pytest.mark.parametrize("raw", ["abc", "-1", "9" * 30, "\x00"])
+@pytest.mark.parametrize("raw", ["abc", "-1", "9" * 30, "\x00", "²", "3.0"])
 def test_a_malformed_filter_answers_404_not_500(client, manager, raw):
     client.force_login(manager)
     assert client.get(reverse("attention"), {"view": TEAM, "location": raw}).status_code == 404

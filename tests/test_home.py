@@ -184,7 +184,8 @@ def test_gap_and_consequence_cards_show_what_is_overdue(manager, location_a, loc
 def test_every_card_links_to_a_page_the_manager_may_open(client, manager, location_a):
     client.force_login(manager)
     for figure in _figures(manager).values():
-        for url in [figure.url, *(detail.url for detail in figure.details if detail.url)]:
+        links = [figure.url, figure.page_url, *(detail.url for detail in figure.details)]
+        for url in filter(None, links):
             assert client.get(url).status_code == 200, f"{figure.step}: {url}"
 
 
