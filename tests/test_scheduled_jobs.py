@@ -98,13 +98,21 @@ def test_training_reminders_send_one_email_per_employee_with_all_their_courses(
 
     alice = by_recipient["alice@example.com"]
     assert alice.subject == "ServiceDesk: 2 training courses need your attention"
-    assert "Greeting customers" in alice.body and "Due, due 20 Jun 2026" in alice.body
-    assert "Handling complaints" in alice.body and "Overdue, due 12 Jun 2026" in alice.body
+    assert (
+        "Greeting customers" in alice.body
+        and "Due soon · never done, complete by 20 Jun 2026 (in 5 days)" in alice.body
+    )
+    assert (
+        "Handling complaints" in alice.body
+        and "Overdue · never done, was due 12 Jun 2026 (3 days ago)" in alice.body
+    )
     assert "Gift wrapping" not in alice.body
 
     bob = by_recipient["bob@example.com"]
-    assert "Till procedures" in bob.body and "Expired, expired on 11 May 2026" in bob.body
-    assert "Phone etiquette" in bob.body and "Expiring soon, expires on 30 Jun 2026" in bob.body
+    assert (
+        "Till procedures" in bob.body and "Expired · expired 11 May 2026 (35 days ago): renew now" in bob.body
+    )
+    assert "Phone etiquette" in bob.body and "Expiring soon · renew by 30 Jun 2026 (in 15 days)" in bob.body
 
 
 def test_training_reminders_are_not_repeated_and_a_new_status_is_told_once(

@@ -7,7 +7,15 @@ from organization.models import Role
 from tests import factories
 from tests.concurrency import run_overlapping
 from training.models import Assignment, Audience, Completion, CompletionStatus, DeliveryMethod
-from training.selectors import TrainingStatus, training_status, training_status_for
+from training.selectors import (
+    AWAITING,
+    DUE_WARNING_DAYS,
+    EXPIRY_WARNING_DAYS,
+    TrainingStatus,
+    status_totals,
+    training_status,
+    training_status_for,
+)
 from training.services import assignments_sync, completion_log, completion_reject, completion_verify
 from training.tasks import sync_assignments
 
@@ -213,3 +221,107 @@ def test_two_overlapping_syncs_both_finish_and_assign_each_course_once():
     assert results["first"] == {"created": 3, "reactivated": 0, "deactivated": 0}
     assert results["second"] == {"created": 0, "reactivated": 0, "deactivated": 0}
     assert Assignment.objects.filter(course=course).count() == 3
+
+
+def _status_row(*, due_in_days, verified_days_ago=None, refresher_days=365, pending_days_ago=None):
+    """The status of one assignment, as the pages and emails word it, on TODAY."""
+    course = factories.CourseFactory(refresher_interval_days=refresher_days)
+    employee = factories.EmployeeFactory()
+    factories.AssignmentFactory(
+        employee=employee,
+        course=course,
+        assigned_on=TODAY - timedelta(days=500),
+        due_on=TODAY + timedelta(days=due_in_days),
+    )
+    if verified_days_ago is not None:
+        factories.CompletionFactory(
+            employee=employee,
+            course=course,
+            completed_on=TODAY - timedelta(days=verified_days_ago),
+            status=CompletionStatus.VERIFIED,
+        )
+    if pending_days_ago is not None:
+        factories.CompletionFactory(
+            employee=employee, course=course, completed_on=TODAY - timedelta(days=pending_days_ago)
+        )
+    [row] = training_status_for(Assignment.objects.filter(employee=employee), today=TODAY)
+    return row
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "summary", "when"),
+    [
+        # Verified 20 days ago, refreshed yearly: current, and the date is when to renew, not a deadline.
+        (
+            {"due_in_days": -10, "verified_days_ago": 20},
+            "Current · renew by 26 May 2027",
+            "renew by 26 May 2027",
+        ),
+        (
+            {"due_in_days": -10, "verified_days_ago": 20, "refresher_days": None},
+            "Current · no renewal needed",
+            "",
+        ),
+        (
+            {"due_in_days": -300, "verified_days_ago": 350},
+            "Expiring soon · renew by 30 Jun 2026 (in 15 days)",
+            "renew by 30 Jun 2026",
+        ),
+        (
+            {"due_in_days": -400, "verified_days_ago": 400},
+            "Expired · expired 11 May 2026 (35 days ago): renew now",
+            "expired 11 May 2026",
+        ),
+        (
+            {"due_in_days": -3},
+            "Overdue · never done, was due 12 Jun 2026 (3 days ago)",
+            "was due 12 Jun 2026",
+        ),
+        (
+            {"due_in_days": 5},
+            "Due soon · never done, complete by 20 Jun 2026 (in 5 days)",
+            "due 20 Jun 2026",
+        ),
+        ({"due_in_days": 1}, "Due soon · never done, complete by 16 Jun 2026 (tomorrow)", "due 16 Jun 2026"),
+        ({"due_in_days": 0}, "Due soon · never done, complete by 15 Jun 2026 (today)", "due 15 Jun 2026"),
+        ({"due_in_days": 60}, "Not started · never done, complete by 14 Aug 2026", "due 14 Aug 2026"),
+    ],
+)
+def test_each_status_is_said_in_plain_words_with_its_date(db, kwargs, summary, when):
+    row = _status_row(**kwargs)
+    assert row.summary == summary
+    assert row.when == when
+    assert row.pending_detail == ""
+
+
+def test_a_logged_completion_is_said_to_wait_for_verification(db):
+    row = _status_row(due_in_days=-2, pending_days_ago=1)
+    assert row.status == TrainingStatus.OVERDUE and row.awaiting_verification
+    assert row.pending_detail == "logged 14 Jun 2026, awaiting verification"
+
+
+def test_the_legend_says_the_windows_the_statuses_use():
+    meanings = TrainingStatus.MEANINGS
+    assert f"within {DUE_WARNING_DAYS} days" in meanings[TrainingStatus.DUE]
+    assert f"within {EXPIRY_WARNING_DAYS} days" in meanings[TrainingStatus.EXPIRING_SOON]
+    assert set(meanings) == set(TrainingStatus.LABELS) == set(TrainingStatus.ORDER)
+
+
+@pytest.mark.parametrize(
+    ("counts", "expected"),
+    [
+        ({}, "nothing required"),
+        ({TrainingStatus.CURRENT: 3}, "3 of 3 current"),
+        (
+            {TrainingStatus.CURRENT: 12, TrainingStatus.OVERDUE: 1, TrainingStatus.DUE: 1, AWAITING: 2},
+            "12 of 14 current · 1 overdue · 1 due soon · 2 to verify",
+        ),
+        ({TrainingStatus.CURRENT: 1200, TrainingStatus.EXPIRED: 34}, "1,200 of 1,234 current · 34 expired"),
+        (
+            {TrainingStatus.NOT_STARTED: 2, TrainingStatus.EXPIRING_SOON: 1},
+            "0 of 3 current · 1 expiring soon · 2 not started",
+        ),
+    ],
+)
+def test_totals_count_current_first_then_each_other_status(counts, expected):
+    assert status_totals(counts) == expected

@@ -12,6 +12,11 @@ from tests import factories
 from training.models import Completion, CompletionStatus
 from training.selectors import MATRIX_CSV_HEADER, VERIFICATION_CSV_HEADER, matrix_csv_rows
 
+# Session, user and profile, the navigation's locations, the paginator's count, the page of
+# employees, and the matrix's own three (courses, cells, per-course totals), whatever the number of
+# employees or courses.
+MATRIX_QUERIES = 9
+
 
 @pytest.fixture
 def course(db):
@@ -199,17 +204,18 @@ def test_manager_downloads_the_matrix_with_the_pages_statuses(client, manager, s
         (colleagues[1].employee_number, "Refresher"): "Expiring soon",
         (colleagues[2].employee_number, "Refresher"): "Expired",
         (employee.employee_number, "Never done"): "Overdue",
-        (colleagues[3].employee_number, "Never done"): "Due",
+        (colleagues[3].employee_number, "Never done"): "Due soon",
         (colleagues[4].employee_number, "Never done"): "Not started",
     }
     assert outsider.employee_number not in {row["employee_number"] for row in rows}
     assert "Elsewhere only" not in {row["course"] for row in rows}
     # Every cell says what the page says for the same employee and course.
     page = client.get(reverse("training:matrix"))
+    matrix = page.context["matrix"]
     page_statuses = {
-        (person.employee_number, course.title): cell.label
-        for person, cells in page.context["rows"]
-        for course, cell in zip(page.context["courses"], cells, strict=True)
+        (row.employee.employee_number, course.title): cell.label
+        for row in matrix.rows
+        for course, cell in zip(matrix.courses, row.cells, strict=True)
         if cell is not None
     }
     assert page_statuses == statuses
@@ -316,3 +322,167 @@ def test_log_it_on_a_required_course_opens_the_form_with_it_chosen(client, staff
     assert response.context["form"]["course"].value() == course.pk
     # Anything else is ignored, not an error.
     assert client.get(reverse("training:mine"), {"course": "x"}).status_code == 200
+
+
+# --- The matrix's legend, blank cells and totals; the wording of "My training" ---------------------
+
+
+def _verified(employee, course, *, days_ago):
+    factories.AssignmentFactory(
+        employee=employee, course=course, assigned_on=date.today() - timedelta(days=500)
+    )
+    factories.CompletionFactory(
+        employee=employee,
+        course=course,
+        completed_on=date.today() - timedelta(days=days_ago),
+        status=CompletionStatus.VERIFIED,
+    )
+
+
+def _legend(body: str) -> str:
+    start = body.index('class="list-inline small mb-0 matrix-legend"')
+    return body[start : body.index("</ul>", start)]
+
+
+def test_the_matrix_legend_shows_only_the_statuses_in_the_table(client, manager, location_a):
+    greeting, till = factories.CourseFactory(title="Greeting"), factories.CourseFactory(title="Till")
+    alice, bob = factories.EmployeeFactory.create_batch(2, location=location_a)
+    _verified(alice, greeting, days_ago=20)  # current
+    factories.AssignmentFactory(employee=bob, course=till, due_on=date.today() - timedelta(days=2))  # overdue
+    client.force_login(manager)
+
+    response = client.get(reverse("training:matrix"))
+
+    legend = _legend(response.content.decode())
+    assert [entry.label for entry in response.context["matrix"].legend] == ["Current", "Overdue"]
+    assert ">Current</span>" in legend and ">Overdue</span>" in legend
+    for absent in ("Expired", "Expiring soon", "Due soon", "Not started", "to verify"):
+        assert absent not in legend
+
+    factories.CompletionFactory(employee=bob, course=till)  # logged, waiting for the manager
+    assert "to verify" in _legend(client.get(reverse("training:matrix")).content.decode())
+
+
+def test_a_course_not_required_of_someone_is_a_blank_cell_named_for_screen_readers(
+    client, manager, location_a
+):
+    greeting, till = factories.CourseFactory(title="Greeting"), factories.CourseFactory(title="Till")
+    alice, bob = factories.EmployeeFactory.create_batch(2, location=location_a)
+    _verified(alice, greeting, days_ago=20)
+    _verified(bob, till, days_ago=20)
+    client.force_login(manager)
+
+    body = client.get(reverse("training:matrix")).content.decode()
+
+    # Alice's Till, Bob's Greeting, and both for the manager (in scope, nothing required of them).
+    assert body.count('<td><span class="visually-hidden">not required</span></td>') == 4
+    assert "·</span>" not in body
+
+
+def test_the_matrix_totals_each_person_and_each_course_over_the_whole_scope(
+    client, manager, location_a, location_b, monkeypatch
+):
+    monkeypatch.setattr("training.views.MATRIX_PAGE_SIZE", 2)
+    greeting, till = factories.CourseFactory(title="Greeting"), factories.CourseFactory(title="Till")
+    people = factories.EmployeeFactory.create_batch(3, location=location_a)
+    _verified(people[0], greeting, days_ago=20)  # current
+    _verified(people[1], greeting, days_ago=350)  # expiring soon
+    factories.AssignmentFactory(employee=people[2], course=greeting, due_on=date.today() - timedelta(days=1))
+    factories.CompletionFactory(employee=people[2], course=greeting)  # overdue, waiting to be verified
+    _verified(people[0], till, days_ago=400)  # expired
+    outsider = factories.EmployeeFactory(location=location_b)
+    _verified(outsider, greeting, days_ago=400)  # another manager's: counted nowhere here
+    client.force_login(manager)
+
+    response = client.get(reverse("training:matrix"))
+
+    matrix = response.context["matrix"]
+    assert [course.title for course in matrix.courses] == ["Greeting", "Till"]
+    # The footer counts everyone in the scope (the manager, nothing required, included), though
+    # the page shows two of them.
+    assert len(matrix.rows) == 2
+    assert matrix.course_totals == [
+        "1 of 3 current · 1 overdue · 1 expiring soon · 1 to verify",
+        "0 of 1 current · 1 expired",
+    ]
+    totals_by_person = {row.employee.pk: row.totals for row in matrix.rows}
+    for page in (2, 3):
+        rows = client.get(reverse("training:matrix"), {"page": page}).context["matrix"].rows
+        totals_by_person |= {row.employee.pk: row.totals for row in rows}
+    assert totals_by_person == {
+        people[0].pk: "1 of 2 current · 1 expired",
+        people[1].pk: "0 of 1 current · 1 expiring soon",
+        people[2].pk: "0 of 1 current · 1 overdue · 1 to verify",
+        manager.employee.pk: "nothing required",
+    }
+    body = response.content.decode()
+    assert "<tfoot>" in body and "all 4 people in your scope" in body
+    assert "1 of 3 current · 1 overdue · 1 expiring soon · 1 to verify" in body
+
+
+def test_the_course_totals_agree_with_the_cells_for_every_status(client, manager, staff, location_a):
+    # The footer counts in SQL what the cells work out in Python: both must give the same answer.
+    refresher, never_done = (
+        factories.CourseFactory(title="Refresher"),
+        factories.CourseFactory(title="Never done"),
+    )
+    people = factories.EmployeeFactory.create_batch(6, location=location_a)
+    for person, days_ago in zip(people[:3], (30, 350, 400), strict=True):
+        _verified(person, refresher, days_ago=days_ago)
+    for person, due_in in zip(people[3:], (-1, 0, 60), strict=True):
+        factories.AssignmentFactory(
+            employee=person,
+            course=never_done,
+            assigned_on=date.today() - timedelta(days=5),
+            due_on=date.today() + timedelta(days=due_in) if due_in >= 0 else date.today() - timedelta(days=1),
+        )
+    client.force_login(manager)
+
+    matrix = client.get(reverse("training:matrix")).context["matrix"]
+
+    assert matrix.course_totals == [
+        "0 of 3 current · 1 overdue · 1 due soon · 1 not started",
+        "1 of 3 current · 1 expired · 1 expiring soon",
+    ]
+    assert [entry.label for entry in matrix.legend] == [
+        "Current",
+        "Overdue",
+        "Expired",
+        "Expiring soon",
+        "Due soon",
+        "Not started",
+    ]
+
+
+@pytest.mark.parametrize("employees", [5, 50])
+def test_the_matrix_costs_the_same_queries_for_5_and_50_employees(
+    client, manager, location_a, employees, django_assert_max_num_queries
+):
+    courses = factories.CourseFactory.create_batch(4)
+    for person in factories.EmployeeFactory.create_batch(employees, location=location_a):
+        for number, course in enumerate(courses):
+            factories.AssignmentFactory(employee=person, course=course)
+            if number % 2:
+                factories.CompletionFactory(employee=person, course=course)
+    client.force_login(manager)
+    with django_assert_max_num_queries(MATRIX_QUERIES):
+        assert client.get(reverse("training:matrix")).status_code == 200
+
+
+def test_my_training_says_a_current_course_is_to_renew_not_due(client, staff):
+    current, overdue = factories.CourseFactory(title="Greeting"), factories.CourseFactory(title="Till")
+    _verified(staff.employee, current, days_ago=20)
+    factories.AssignmentFactory(
+        employee=staff.employee, course=overdue, due_on=date.today() - timedelta(days=3)
+    )
+    factories.CompletionFactory(employee=staff.employee, course=overdue, completed_on=date.today())
+    client.force_login(staff)
+
+    body = client.get(reverse("training:mine")).content.decode()
+
+    renew_by = date.today() - timedelta(days=20) + timedelta(days=365)
+    assert f">Current</span> renew by {renew_by.day} {renew_by:%b %Y}" in body
+    was_due = date.today() - timedelta(days=3)
+    assert f">Overdue</span> never done, was due {was_due.day} {was_due:%b %Y} (3 days ago)" in body
+    assert f"Logged {date.today().day} {date.today():%b %Y}, awaiting verification" in body
+    assert '<th scope="col">Due</th>' not in body

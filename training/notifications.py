@@ -38,7 +38,13 @@ def training_reminders_send(*, today: date | None = None) -> dict[str, int]:
         when = row.expires_on if expiring else assignment.due_on
         item = NoticeItem(
             key=f"training:{assignment.pk}:{row.status}:{when.isoformat()}",
-            context={"course": assignment.course, "status": row.label, "date": when, "expiring": expiring},
+            context={
+                "course": assignment.course,
+                "status": row.label,
+                "summary": row.summary,
+                "date": when,
+                "expiring": expiring,
+            },
         )
         batches.setdefault(assignment.employee.user, []).append(item)
     return notices_send(kind=TRAINING_NOTICE, batches=batches, template="training_reminder").as_dict()

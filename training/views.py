@@ -14,9 +14,9 @@ from .models import Assignment, Completion
 from .selectors import (
     MATRIX_CSV_HEADER,
     VERIFICATION_CSV_HEADER,
-    matrix_cells,
     matrix_csv_rows,
     matrix_employees,
+    training_matrix,
     training_status_for,
     verification_csv_rows,
     verification_pending,
@@ -111,6 +111,6 @@ def matrix(request):
             matrix_csv_rows(request.user),
         )
     page = Paginator(matrix_employees(request.user), MATRIX_PAGE_SIZE).get_page(request.GET.get("page"))
-    courses, cells = matrix_cells(request.user, [employee.pk for employee in page])
-    rows = [(employee, [cells.get((employee.pk, course.pk)) for course in courses]) for employee in page]
-    return render(request, "training/matrix.html", {"page": page, "courses": courses, "rows": rows})
+    return render(
+        request, "training/matrix.html", {"page": page, "matrix": training_matrix(request.user, page)}
+    )

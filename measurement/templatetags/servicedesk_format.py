@@ -6,19 +6,28 @@
     {{ row|pass_summary }}                              82% (n = 140; 95% interval 74–88%)
     {{ row.csat|percentage_n:row.csat_n }}              91% (n = 64)
     {{ row|nps_summary }}                               +32 (n = 210; 95% interval +20 to +44)
+    {{ observations|count }}                            1,400
+    {{ action.due_on|day }}                             4 Aug 2026
+
+Every figure has thousands separators (1,234); dates read in words, day, short month, year, as
+`{{ value|date:"j M Y" }}` does (CSV exports keep ISO dates: machines read them).
 
 Pass rates and their bounds are proportions 0–1; CSAT is already a percentage 0–100 (as the rollup
 stores it); NPS runs from −100 to 100. Percentages are rounded half up to whole numbers, and a
-missing value (no observations, no answers) reads "no data" with its n = 0.
+missing value (no observations, no answers) reads "no data" with its n = 0. A value that is no
+number at all (None, NaN, infinity, text) reads "—" rather than failing the page.
 """
 
 from __future__ import annotations
 
+import math
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import urlencode
 
 from django import template
 from django.urls import reverse
+from django.utils import dateformat, timezone
 
 from measurement import selectors
 
@@ -27,51 +36,104 @@ register = template.Library()
 NO_DATA = "no data"
 DASH = "—"
 MINUS = "\u2212"
+DAY_FORMAT = "j M Y"
 
 
-def _whole(value: float) -> int:
-    """Round half up (82.5 → 83), not half to even as round() does."""
-    return int(Decimal(str(value)).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+# Whole numbers longer than this are no figure a page can show (and Python refuses to print
+# integers past 4,300 digits): they read "—".
+MAX_DIGITS = 1000
+
+
+def _number(value) -> int | float | Decimal | None:
+    """`value` when it is a finite number (text is read as a Decimal), else None: None, booleans,
+    NaN, infinities and anything else that is no number."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except (ArithmeticError, ValueError, TypeError):
+        return None
+    return number if number.is_finite() else None
+
+
+def _whole(value, factor: int = 1) -> int | None:
+    """`value × factor` rounded half up (82.5 → 83), not half to even as round() does; None when
+    the result is no finite number a page can show."""
+    try:
+        scaled = value * factor if factor != 1 else value
+        number = scaled if isinstance(scaled, Decimal) else Decimal(str(scaled))
+        if not number.is_finite() or number.adjusted() > MAX_DIGITS:
+            return None
+        return int(number.to_integral_value(rounding=ROUND_HALF_UP))
+    except (ArithmeticError, ValueError, TypeError):
+        return None
+
+
+def _grouped(whole: int | None, suffix: str = "") -> str:
+    return DASH if whole is None else f"{whole:,}{suffix}"
 
 
 def _n(n) -> str:
-    return f"n = {int(n or 0):,}"
+    number = _number(n)
+    whole = 0 if number is None else _whole(number)
+    return f"n = {_grouped(whole)}"
 
 
 @register.filter
 def count(value) -> str:
-    """1400 → '1,400'."""
-    return f"{int(value or 0):,}"
+    """1400 → '1,400'; None → '0'; not a number → '—'."""
+    if value is None or value == "":
+        return "0"
+    number = _number(value)
+    return DASH if number is None else _grouped(_whole(number))
+
+
+@register.filter
+def day(value) -> str:
+    """A date in words: '4 Aug 2026' (a datetime in the local time zone); None → '—'."""
+    if isinstance(value, datetime):
+        value = timezone.localtime(value) if timezone.is_aware(value) else value
+    elif not isinstance(value, date):
+        return DASH
+    return dateformat.format(value, DAY_FORMAT)
 
 
 @register.filter
 def percent(proportion) -> str:
     """A proportion 0–1 as a whole percentage: 0.823 → '82%'."""
-    if proportion is None:
-        return DASH
-    return f"{_whole(proportion * 100)}%"
+    number = _number(proportion)
+    return DASH if number is None else _grouped(_whole(number, 100), "%")
 
 
 @register.filter
 def share(part, whole) -> str:
     """A count as a share of another: {{ passed|share:observations }} → '90%'."""
-    if not whole:
+    part, whole = _number(part), _number(whole)
+    if part is None or not whole:
         return DASH
-    return percent(part / whole)
+    if isinstance(part, Decimal) or isinstance(whole, Decimal):
+        part, whole = Decimal(str(part)), Decimal(str(whole))
+    try:
+        return percent(part / whole)
+    except ArithmeticError:
+        return DASH
 
 
 @register.filter
 def percentage(value) -> str:
     """A value already in percent (CSAT): 82.3 → '82%'."""
-    if value is None:
-        return DASH
-    return f"{_whole(value)}%"
+    number = _number(value)
+    return DASH if number is None else _grouped(_whole(number), "%")
 
 
 @register.filter
 def percent_n(proportion, n) -> str:
     """A proportion with its sample size: '82% (n = 140)', or 'no data (n = 0)'."""
-    if proportion is None or not n:
+    if _number(proportion) is None or not _number(n):
         return f"{NO_DATA} ({_n(n)})"
     return f"{percent(proportion)} ({_n(n)})"
 
@@ -79,7 +141,7 @@ def percent_n(proportion, n) -> str:
 @register.filter
 def percentage_n(value, n) -> str:
     """A percentage (CSAT) with its sample size: '91% (n = 64)'."""
-    if value is None or not n:
+    if _number(value) is None or not _number(n):
         return f"{NO_DATA} ({_n(n)})"
     return f"{percentage(value)} ({_n(n)})"
 
@@ -87,30 +149,40 @@ def percentage_n(value, n) -> str:
 @register.filter
 def interval(low, high) -> str:
     """Bounds of a proportion's interval: '74–88%'."""
+    low, high = _number(low), _number(high)
     if low is None or high is None:
         return DASH
-    return f"{_whole(low * 100)}–{_whole(high * 100)}%"
+    low, high = _whole(low, 100), _whole(high, 100)
+    if low is None or high is None:
+        return DASH
+    return f"{low:,}–{high:,}%"
 
 
 @register.filter
 def points(difference) -> str:
     """A difference of two proportions in percentage points: 0.32 → '32 points'."""
-    if difference is None:
+    number = _number(difference)
+    if number is None:
         return DASH
-    whole = _whole(difference * 100)
-    return f"{whole} point{'' if whole == 1 else 's'}"
+    whole = _whole(number, 100)
+    if whole is None:
+        return DASH
+    return f"{whole:,} point{'' if whole == 1 else 's'}"
 
 
 @register.filter
 def signed(value) -> str:
     """An NPS with its sign: '+32', '−5', '0'."""
-    if value is None:
+    number = _number(value)
+    if number is None:
         return DASH
-    whole = _whole(value)
+    whole = _whole(number)
+    if whole is None:
+        return DASH
     if whole > 0:
-        return f"+{whole}"
+        return f"+{whole:,}"
     if whole < 0:
-        return f"{MINUS}{-whole}"
+        return f"{MINUS}{-whole:,}"
     return "0"
 
 
