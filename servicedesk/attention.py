@@ -209,11 +209,14 @@ class Board:
 # --------------------------------------------------------------------------- subjects
 
 
-def _locations(user, location: Location | None) -> list[Subject]:
+def _locations(user, location: Location | None) -> tuple[list[Subject], QuerySet]:
     locations = dashboard_locations(user).filter(active=True).order_by("name")
     if location is not None:
         locations = locations.filter(pk=location.pk)
-    return [Subject(LOCATION, loc.pk, loc.name, "", loc.pk, {"location": str(loc.pk)}) for loc in locations]
+    subjects = [
+        Subject(LOCATION, loc.pk, loc.name, "", loc.pk, {"location": str(loc.pk)}) for loc in locations
+    ]
+    return subjects, locations
 
 
 def _teams(user, location: Location | None) -> list[Subject]:
@@ -222,10 +225,13 @@ def _teams(user, location: Location | None) -> list[Subject]:
     )
     if location is not None:
         teams = teams.filter(location=location)
-    return [Subject(TEAM, t.pk, t.name, t.location.name, t.location_id, {"team": str(t.pk)}) for t in teams]
+    subjects = [
+        Subject(TEAM, t.pk, t.name, t.location.name, t.location_id, {"team": str(t.pk)}) for t in teams
+    ]
+    return subjects, teams
 
 
-def _employees(user, location: Location | None, team: Team | None) -> list[Subject]:
+def _employees(user, location: Location | None, team: Team | None) -> tuple[list[Subject], QuerySet]:
     employees = scope_queryset(user, Employee.objects.filter(active=True)).select_related("user", "location")
     if location is not None:
         employees = employees.filter(location=location)
@@ -244,7 +250,7 @@ def _employees(user, location: Location | None, team: Team | None) -> list[Subje
                 user_id=employee.user_id,
             )
         )
-    return subjects
+    return subjects, employees
 
 
 # --------------------------------------------------------------------------- the board
@@ -266,17 +272,18 @@ def attention_board(
     """The subjects of `kind` in the user's scope (optionally of one location or team, already
     checked to be in scope), ranked by need, over the rolling period ending `today`.
 
-    Queries: eight whatever the number of subjects or of evidence (one per kind of figure)."""
+    Queries: seven at most, whatever the number of subjects or of evidence (one per kind of
+    figure); the subjects are narrowed by a subquery, so no query grows with their number."""
     period = RollingPeriod.ending(today)
     weeks = last_complete_weeks(today)
     if kind == LOCATION:
-        subjects = _locations(user, location)
+        subjects, chosen = _locations(user, location)
     elif kind == TEAM:
-        subjects = _teams(user, location)
+        subjects, chosen = _teams(user, location)
     else:
-        subjects = _employees(user, location, team)
+        subjects, chosen = _employees(user, location, team)
     column = f"{kind}_id"
-    ids = [subject.pk for subject in subjects]
+    ids = chosen.order_by().values("pk")
     by_pk = {subject.pk: subject for subject in subjects}
 
     # The organisation's row rides in the same query: it is the funnel's centre.
@@ -309,7 +316,7 @@ def attention_board(
         _judge_trend(subject)
 
     _judge_deviations(kind, column, ids, by_pk)
-    _judge_actions(kind, subjects, today)
+    _judge_actions(kind, chosen, subjects, today)
     _judge_people(kind, column, ids, by_pk, today)
     _judge_consequences(kind, column, ids, by_pk)
 
@@ -379,7 +386,7 @@ def _inbox(subject: Subject, **params) -> str:
     return _url("consequences:inbox", {"location": subject.location_id, **params})
 
 
-def _judge_deviations(kind: str, column: str, ids: list[int], by_pk: dict[int, Subject]) -> None:
+def _judge_deviations(kind: str, column: str, ids: QuerySet, by_pk: dict[int, Subject]) -> None:
     rows = (
         Deviation.objects.filter(status=DeviationStatus.OPEN, **{f"{column}__in": ids})
         .filter(~has_corrective_action())
@@ -388,7 +395,9 @@ def _judge_deviations(kind: str, column: str, ids: list[int], by_pk: dict[int, S
         .annotate(n=Count("pk"))
     )
     for row in rows:
-        subject = by_pk[row[column]]
+        subject = by_pk.get(row[column])
+        if subject is None:  # a subject added between two of the reads
+            continue
         subject.reasons.append(
             Reason(
                 f"{_counted(row['n'], 'open deviation')} of non-negotiable standards without a corrective action",
@@ -398,15 +407,15 @@ def _judge_deviations(kind: str, column: str, ids: list[int], by_pk: dict[int, S
         )
 
 
-def _judge_actions(kind: str, subjects: list[Subject], today: date) -> None:
+def _judge_actions(kind: str, chosen: QuerySet, subjects: list[Subject], today: date) -> None:
     if kind == TEAM:
         return  # gap actions belong to a location and an owner, not to a team
     overdue = ActionItem.objects.filter(status__in=OPEN_ACTION_STATUSES, due_on__lt=today)
     if kind == LOCATION:
-        key, owners = "location_id", {subject.pk: subject for subject in subjects}
+        key, owners, among = "location_id", {subject.pk: subject for subject in subjects}, "pk"
     else:
-        key, owners = "owner_id", {subject.user_id: subject for subject in subjects}
-    overdue = overdue.filter(**{f"{key}__in": list(owners)}).order_by("due_on", "pk")
+        key, owners, among = "owner_id", {subject.user_id: subject for subject in subjects}, "user_id"
+    overdue = overdue.filter(**{f"{key}__in": chosen.order_by().values(among)}).order_by("due_on", "pk")
     found = defaultdict(list)
     for pk, title, owner, due_on in overdue.values_list("pk", "title", key, "due_on"):
         found[owner].append(
@@ -417,6 +426,8 @@ def _judge_actions(kind: str, subjects: list[Subject], today: date) -> None:
         named = tuple(links[:ACTIONS_NAMED])
         if extra > 0:
             named += (Link(f"and {extra} more", _url("gap_analysis:action-list", {"overdue": "on"})),)
+        if owner not in owners:
+            continue
         owners[owner].reasons.append(
             Reason(
                 f"{_counted(len(links), 'overdue gap action')}",
@@ -427,7 +438,7 @@ def _judge_actions(kind: str, subjects: list[Subject], today: date) -> None:
         )
 
 
-def _judge_people(kind: str, column: str, ids: list[int], by_pk: dict[int, Subject], today: date) -> None:
+def _judge_people(kind: str, column: str, ids: QuerySet, by_pk: dict[int, Subject], today: date) -> None:
     not_current = Q(
         pk__in=assignments_not_current(Assignment.objects.all(), today=today).values("employee_id")
     )
@@ -444,7 +455,9 @@ def _judge_people(kind: str, column: str, ids: list[int], by_pk: dict[int, Subje
         )
     )
     for row in rows:
-        subject = by_pk[row[group]]
+        subject = by_pk.get(row[group])
+        if subject is None:
+            continue
         if kind == EMPLOYEE:
             if row["untrained"]:
                 subject.reasons.append(Reason("Required training not current", reverse("training:matrix")))
@@ -470,7 +483,7 @@ def _judge_people(kind: str, column: str, ids: list[int], by_pk: dict[int, Subje
             )
 
 
-def _judge_consequences(kind: str, column: str, ids: list[int], by_pk: dict[int, Subject]) -> None:
+def _judge_consequences(kind: str, column: str, ids: QuerySet, by_pk: dict[int, Subject]) -> None:
     positive = Q(polarity=Polarity.POSITIVE)
     rows = (
         Consequence.objects.filter(
@@ -485,7 +498,9 @@ def _judge_consequences(kind: str, column: str, ids: list[int], by_pk: dict[int,
         )
     )
     for row in rows:
-        subject = by_pk[row[column]]
+        subject = by_pk.get(row[column])
+        if subject is None:  # a subject added between two of the reads
+            continue
         if row["proposed"]:
             subject.reasons.append(
                 Reason(
