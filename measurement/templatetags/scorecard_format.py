@@ -19,6 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django import template
 
 from measurement import selectors
+from measurement.models import Grain
 from measurement.selectors.common import TARGET_TOLERANCE
 from measurement.templatetags.servicedesk_format import DASH, NO_DATA, signed
 
@@ -131,3 +132,12 @@ def short_title(standard, length: int = 18) -> str:
     go in the column's abbr title)."""
     title = standard.title
     return title if len(title) <= length else title[: length - 1].rstrip() + "…"
+
+
+@register.filter
+def subject_name(scorecard) -> str:
+    """What a scorecard is about, for the scorecard tables: an employee by name only (their
+    employee number adds nothing to reading who needs help)."""
+    if scorecard.employee_id and scorecard.grain == Grain.EMPLOYEE:
+        return scorecard.employee.full_name
+    return selectors.scorecard_subject(scorecard)
