@@ -295,6 +295,7 @@ def test_funnel_points_are_named_in_a_table_in_the_chart_order(client, admin, ma
     assert names[2][1] == (
         f"Point 3: Store 00, {thin.funnel_rate_text} (n = 12), too little evidence (n = 12, fewer than 20)"
     )
+    assert data["min_evidence"] == 20  # points below it are drawn hollow
     # the axis fits the data, and the limit curves span it
     assert (data["x_min"], data["x_max"]) == funnel_axis([140, 500, 12])
     assert data["limits"]["n"][0] >= max(1, data["x_min"]) and data["limits"]["n"][-1] == data["x_max"]

@@ -381,6 +381,8 @@ def location_league(*, user, selection: Selection, locations: Iterable[Location]
             "centre": overall,
             "x_min": x_min,
             "x_max": x_max,
+            # Points with fewer observations are drawn hollow: too little evidence to judge.
+            "min_evidence": min_evidence,
             "points": [
                 {"n": row.observations, "rate": row.pass_rate, "label": row.label, "mine": row.mine}
                 for row in league_rows

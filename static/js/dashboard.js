@@ -229,13 +229,18 @@
         hideInLegend: hide,
       };
     };
+    // Hollow where the location has too little evidence to be judged (data.min_evidence).
+    var fill = function (points, colour) {
+      return points.map(function (point) { return point.x < data.min_evidence ? "#ffffff" : colour; });
+    };
     var datasets = [
       {
         type: "scatter",
         label: others.length ? "Your locations" : "Locations",
         data: mine,
-        backgroundColor: COLOURS.series,
+        backgroundColor: fill(mine, COLOURS.series),
         borderColor: COLOURS.series,
+        borderWidth: 2,
         pointRadius: 5,
         pointHoverRadius: 8,
       },
@@ -245,8 +250,9 @@
         type: "scatter",
         label: "Other locations",
         data: others,
-        backgroundColor: COLOURS.other,
+        backgroundColor: fill(others, COLOURS.other),
         borderColor: COLOURS.other,
+        borderWidth: 2,
         pointRadius: 4,
         pointHoverRadius: 7,
       });
