@@ -184,6 +184,9 @@ class ObservationFilterForm(forms.Form):
         super().__init__(data)
         self.fields["period_kind"].choices = [("", "Any period"), *period_kinds]
         self.fields["source"].choices = [("", "Any source"), *sources]
+        for name in ("period_kind", "source", "passed"):
+            values = ", ".join(value for value, _ in self.fields[name].choices if value)
+            self.fields[name].error_messages["invalid_choice"] = f"%(value)s is not one of {values}."
         # `from` is a Python keyword: these two are added by name.
         self.fields["from"] = forms.DateField(label="From", required=False, widget=forms.DateInput(DATE))
         self.fields["to"] = forms.DateField(label="To", required=False, widget=forms.DateInput(DATE))

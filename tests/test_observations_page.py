@@ -224,7 +224,7 @@ def test_rows_show_names_units_dates_in_words_and_the_evaluation(client, manager
     client.force_login(manager)
     body = client.get(URL, {"location": location_a.pk}).content.decode()
     assert "Greeting within 30 s (STD-01)" in body
-    assert "42 seconds" in body and "≤ 30 seconds" in body
+    assert "42 seconds" in body and "passes at ≤ 30 seconds" in body
     assert "Tue 4 Mar 2025, 10:15" in body
     assert staff.employee.full_name in body and staff.employee.employee_number not in body
     assert reverse("evaluations:detail", args=[evaluation.pk]) in body
