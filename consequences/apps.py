@@ -17,6 +17,7 @@ def evaluate_after_rollup(sender, periods=None, full: bool = False, **kwargs) ->
 class ConsequencesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "consequences"
+    verbose_name = "Consequences"
 
     def ready(self) -> None:
         # measurement (a lower layer) announces rollups with a signal; this app listens, so that

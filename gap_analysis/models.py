@@ -87,6 +87,8 @@ class Rating(models.Model):
     )
 
     class Meta:
+        verbose_name = "rating of a P"
+        verbose_name_plural = "ratings of the four Ps"
         ordering = ["assessment", "dimension"]
         constraints = [
             models.UniqueConstraint(fields=["assessment", "dimension"], name="rating_once_per_dimension"),

@@ -5,6 +5,8 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Count
+from django.urls import reverse
+from django.utils.html import format_html
 from import_export.admin import ImportExportMixin
 
 from .models import Employee, Location, Notice, Team
@@ -37,9 +39,10 @@ class LocationAdmin(ProgramImportExportMixin, admin.ModelAdmin):
     # Explicit: the count annotation in get_queryset drops Meta.ordering, and autocomplete pages need one.
     ordering = ("region", "name")
     resource_classes = [LocationResource]
-    list_display = ("code", "name", "region", "active", "team_count", "employee_count")
+    list_display = ("code", "name", "region", "active", "team_count", "employee_count", "qr_sheet")
     list_filter = ("region", "active")
     search_fields = ("code", "name", "region")
+    readonly_fields = ("qr_sheet",)
     inlines = [TeamInline]
 
     def get_queryset(self, request):
@@ -59,6 +62,22 @@ class LocationAdmin(ProgramImportExportMixin, admin.ModelAdmin):
     @admin.display(description="employees", ordering="employee_count")
     def employee_count(self, obj):
         return obj.employee_count
+
+    @admin.display(description="feedback QR codes")
+    def qr_sheet(self, obj):
+        return qr_sheet_link(obj)
+
+
+def qr_sheet_link(location: Location, text: str = "Printable QR sheet") -> str:
+    """A link to the location's printable sheet of feedback QR codes; the sheet exists only for an
+    active, saved location."""
+    if location.pk is None or not location.active:
+        return "—"
+    return format_html(
+        '<a href="{}" target="_blank" rel="noopener">{}</a>',
+        reverse("feedback-qr-sheet", args=[location.code]),
+        text,
+    )
 
 
 class MemberInline(admin.TabularInline):

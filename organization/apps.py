@@ -13,7 +13,7 @@ def _sync_roles(sender, **kwargs):
 class OrganizationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "organization"
-    verbose_name = "Organisation"
+    verbose_name = "Organisation and people"
 
     def ready(self):
         # Permissions of models added after the roles migration join the groups on every migrate.

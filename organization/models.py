@@ -119,6 +119,7 @@ class Notice(models.Model):
     sent_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = "email notice"
         ordering = ["-sent_at"]
         constraints = [
             models.UniqueConstraint(fields=["recipient", "kind", "key"], name="notice_once_per_recipient"),

@@ -46,7 +46,7 @@ else:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "servicedesk.apps.ServiceDeskAdminConfig",  # django.contrib.admin with the program's site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -9,9 +9,20 @@ from .models import Acknowledgement, Standard
 from .resources import StandardResource
 from .services import standard_save
 
+StandardTouchpoint = Standard.touchpoints.through
+
+
+def _standard_touchpoint_label(link) -> str:
+    return str(link.touchpoint)
+
+
+# The link table Django makes for Standard.touchpoints calls its rows "Standard_touchpoints
+# object (3)"; the inline and the change history name the touchpoint instead.
+StandardTouchpoint.__str__ = _standard_touchpoint_label
+
 
 class StandardTouchpointInline(admin.TabularInline):
-    model = Standard.touchpoints.through
+    model = StandardTouchpoint
     autocomplete_fields = ("touchpoint",)
     extra = 0
     verbose_name = "touchpoint covered"

@@ -1,11 +1,12 @@
 from django import forms
 
-from .models import Standard
+from .models import HUNDRED, Standard
 
 
 class StandardAdminForm(forms.ModelForm):
     """The standard's admin form, with the one decision a plain model form cannot express:
-    whether this edit changes what employees agreed to."""
+    whether this edit changes what employees agreed to. A non-negotiable standard's target is
+    100 %, so ticking the box sets it instead of failing the form."""
 
     material_change = forms.BooleanField(
         required=False,
@@ -38,3 +39,24 @@ class StandardAdminForm(forms.ModelForm):
             "non_negotiable",
             "teams",
         )
+        help_texts = {
+            "target_rate": (
+                "Share of observations that must pass, in percent. A non-negotiable standard's target is "
+                "always 100: ticking “non-negotiable” sets it."
+            ),
+            "non_negotiable": (
+                "No excuses: every failure is a deviation that needs a corrective action. Sets the target "
+                "to 100 %."
+            ),
+        }
+
+    class Media:
+        js = ("js/standard_admin.js",)
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if cleaned_data.get("non_negotiable"):
+            # Whatever was typed (or left blank) in the target, the rule decides it.
+            cleaned_data["target_rate"] = HUNDRED
+            self.errors.pop("target_rate", None)
+        return cleaned_data

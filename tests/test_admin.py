@@ -145,12 +145,41 @@ def test_autocomplete_lists_come_in_a_stable_order(db, rf, model, model_admin):
     assert model_admin.get_queryset(request).ordered, f"{model._meta.label} admin queryset has no order"
 
 
+@pytest.mark.parametrize("path", ["/admin/", "/admin/standards/standard/", "/admin/login/"])
+@pytest.mark.parametrize(("role", "whose"), [("manager", "a manager's"), ("staff", "a staff member's")])
+def test_employees_who_are_not_admins_are_told_whose_the_admin_is(client, request, role, whose, path):
+    client.force_login(request.getfixturevalue(role))
+    response = client.get(path)
+    assert response.status_code == 403
+    body = response.content.decode()
+    assert "Administration is for administrators" in body
+    assert f"Your account is {whose}" in body
+    assert f'href="{reverse("home")}"' in body
+    assert 'name="password"' not in body
+
+
 @pytest.mark.parametrize("path", ["/admin/", "/admin/standards/standard/"])
-def test_manager_is_sent_to_login_from_admin(client, manager, path):
-    client.force_login(manager)
+def test_anonymous_visitors_still_get_the_admin_login(client, db, path):
     response = client.get(path)
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("admin:login"))
+    login = client.get(response["Location"])
+    assert login.status_code == 200 and 'name="password"' in login.content.decode()
+
+
+def test_the_apps_follow_the_six_steps_then_the_people(client, admin):
+    client.force_login(admin)
+    labels = [app["app_label"] for app in client.get(reverse("admin:index")).context["app_list"]]
+    steps = ["touchpoints", "gap_analysis", "standards", "training", "measurement", "consequences"]
+    assert labels[: len(steps) + 1] == [*steps, "organization"]
+
+
+def test_the_apps_have_readable_names(superuser_client):
+    body = superuser_client.get(reverse("admin:index")).content.decode()
+    for name in ("Touchpoints", "Gap analysis", "Standards", "Training", "Measurement", "Consequences"):
+        assert f">{name}</a>" in body, name
+    assert "Organisation and people" in body
+    assert "Email notices" in body and "Ratings of the four Ps" in body
 
 
 def test_admin_cannot_make_themselves_superuser(client, admin):
@@ -241,7 +270,8 @@ def test_touchpoints_are_edited_in_the_standard_inline(superuser_client):
     assert list(standard.touchpoints.all()) == [touchpoint]
 
 
-def test_non_negotiable_standard_below_100_shows_the_model_message(superuser_client):
+@pytest.mark.parametrize("typed_target", ["90", "", "abc"])
+def test_ticking_non_negotiable_sets_the_target_to_100(superuser_client, typed_target):
     data = _form_data(superuser_client.get(_url(Standard, "add")))
     data.update(
         code="STD-NN",
@@ -249,13 +279,67 @@ def test_non_negotiable_standard_below_100_shows_the_model_message(superuser_cli
         behaviour="Someone is at every open till at all times.",
         effective_from=timezone.localdate().isoformat(),
         non_negotiable="on",
-        target_rate="90",
+        target_rate=typed_target,
     )
     response = superuser_client.post(_url(Standard, "add"), data)
-    assert response.status_code == 200
-    assert "A non-negotiable standard admits no exceptions: its target must be 100%." in response.text
-    assert response.context["adminform"].form.errors["target_rate"]
-    assert not Standard.objects.filter(code="STD-NN").exists()
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert Standard.objects.get(code="STD-NN").target_rate == 100
+
+
+def test_a_negotiable_standard_keeps_its_target_and_its_checks(superuser_client):
+    data = _form_data(superuser_client.get(_url(Standard, "add")))
+    data.update(
+        code="STD-90",
+        title="Answer within three rings",
+        behaviour="The phone is answered by the third ring.",
+        effective_from=timezone.localdate().isoformat(),
+        target_rate="90",
+    )
+    assert superuser_client.post(_url(Standard, "add"), data).status_code == 302
+    assert Standard.objects.get(code="STD-90").target_rate == 90
+    data.update(code="STD-BAD", target_rate="120")
+    response = superuser_client.post(_url(Standard, "add"), data)
+    assert response.status_code == 200 and response.context["adminform"].form.errors["target_rate"]
+
+
+def test_the_target_says_that_non_negotiable_sets_it(superuser_client):
+    body = superuser_client.get(_url(Standard, "add")).content.decode()
+    assert "ticking “non-negotiable” sets it" in body
+    assert "js/standard_admin.js" in body
+
+
+def test_the_standard_touchpoint_inline_names_each_touchpoint(superuser_client):
+    standard = factories.StandardFactory()
+    standard.touchpoints.add(factories.TouchpointFactory(name="Checkout till"))
+    body = superuser_client.get(_url(Standard, "change", standard.pk)).content.decode()
+    assert "Checkout till" in body
+    assert "object (" not in body
+
+
+def test_locations_link_their_printable_qr_sheet(superuser_client, location_a):
+    sheet = reverse("feedback-qr-sheet", args=[location_a.code])
+    closed = factories.LocationFactory(code="OLD-01", active=False)
+    changelist = superuser_client.get(_url(location_a.__class__, "changelist")).content.decode()
+    assert f'href="{sheet}"' in changelist and "Printable QR sheet" in changelist
+    assert reverse("feedback-qr-sheet", args=[closed.code]) not in changelist
+    change = superuser_client.get(_url(location_a.__class__, "change", location_a.pk)).content.decode()
+    assert f'href="{sheet}"' in change
+    assert superuser_client.get(sheet).status_code == 200
+
+
+def test_touchpoints_link_the_qr_sheets_of_their_locations(superuser_client, location_a, location_b):
+    here = factories.TouchpointFactory(name="Returns desk")
+    here.locations.add(location_a)
+    everywhere = factories.TouchpointFactory(name="Phone line")
+    touchpoint_model = here.__class__
+    changelist = superuser_client.get(_url(touchpoint_model, "changelist")).content.decode()
+    assert f'href="{reverse("feedback-qr-sheet", args=[location_a.code])}"' in changelist
+    assert reverse("feedback-qr-sheet", args=[location_b.code]) not in changelist  # not where Returns desk is
+    assert "every location" in changelist
+    change = superuser_client.get(_url(touchpoint_model, "change", everywhere.pk)).content.decode()
+    assert reverse("admin:organization_location_changelist") in change
+    change = superuser_client.get(_url(touchpoint_model, "change", here.pk)).content.decode()
+    assert f'href="{reverse("feedback-qr-sheet", args=[location_a.code])}"' in change
 
 
 def test_history_page_lists_each_change_with_its_author(client, admin):

@@ -1,7 +1,10 @@
 from django.contrib import admin
-from django.db.models import Count, Q
+from django.db.models import Count, Prefetch, Q
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
-from organization.admin import ProgramImportExportMixin
+from organization.admin import ProgramImportExportMixin, qr_sheet_link
+from organization.models import Location
 
 from .models import Touchpoint
 from .resources import TouchpointResource
@@ -40,6 +43,7 @@ class TouchpointAdmin(ProgramImportExportMixin, admin.ModelAdmin):
         "owner_team",
         "active_standards",
         "active",
+        "qr_sheets",
     )
     list_filter = (
         "channel",
@@ -54,11 +58,12 @@ class TouchpointAdmin(ProgramImportExportMixin, admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
     autocomplete_fields = ("owner_team",)
     filter_horizontal = ("locations",)
+    readonly_fields = ("qr_sheets",)
     fieldsets = (
         (None, {"fields": ("name", "slug", "description", "active")}),
         (
             "Where and for whom",
-            {"fields": ("channel", "journey_stage", "customer_kind", "owner_team", "locations")},
+            {"fields": ("channel", "journey_stage", "customer_kind", "owner_team", "locations", "qr_sheets")},
         ),
     )
 
@@ -67,6 +72,7 @@ class TouchpointAdmin(ProgramImportExportMixin, admin.ModelAdmin):
             super()
             .get_queryset(request)
             .select_related(*self.list_select_related)
+            .prefetch_related(Prefetch("locations", queryset=Location.objects.order_by("code")))
             .annotate(active_standards=Count("standards", filter=ACTIVE_STANDARD, distinct=True))
         )
 
@@ -74,3 +80,18 @@ class TouchpointAdmin(ProgramImportExportMixin, admin.ModelAdmin):
     def active_standards(self, obj):
         # 0 is a coverage gap: no active standard says how this touchpoint should go.
         return obj.active_standards
+
+    @admin.display(description="printable QR sheets")
+    def qr_sheets(self, obj):
+        # A sheet is per location and lists every touchpoint there; a touchpoint with no
+        # locations is everywhere, so its codes are on every location's sheet.
+        if obj.pk is None:
+            return "—"
+        locations = obj.locations.all()  # prefetched by get_queryset
+        if not locations:
+            return format_html(
+                'every location: <a href="{}">a sheet per location</a>',
+                reverse("admin:organization_location_changelist") + "?active__exact=1",
+            )
+        links = [(qr_sheet_link(location, location.code),) for location in locations if location.active]
+        return format_html_join(", ", "{}", links) if links else "—"
