@@ -1,10 +1,12 @@
 """`manage.py seed_demo` builds a realistic, reproducible demo organisation; a second run adds nothing.
 
-Seeding costs a few seconds, so most tests read one demo built once for the module, inside a
-transaction rolled back at the end; each test still runs in its own savepoint.
+Seeding costs several seconds, so most tests read one demo built once for the module (the six
+stores of the default demo, two months of evidence, rolled up as `rollup_scorecards --full` does),
+inside a transaction rolled back at the end; each test still runs in its own savepoint. The story
+the demo tells (catalogue.DEMO_ROLES) is checked on the last 30 days, as the dashboards show it.
 """
 
-from datetime import date
+from datetime import date, timedelta
 from io import StringIO
 
 import pytest
@@ -20,16 +22,34 @@ from django.test import override_settings
 from django.utils import timezone
 
 from consequences.models import Action, ConsequenceStatus
-from measurement.models import Deviation, DeviationStatus, Evaluation, Feedback, Observation
+from gap_analysis.models import ActionItem, ActionStatus
+from measurement import stats
+from measurement.models import (
+    Deviation,
+    DeviationStatus,
+    Evaluation,
+    Feedback,
+    Grain,
+    Observation,
+    PeriodKind,
+    Scorecard,
+)
+from measurement.selectors.rolling import RollingPeriod, rolling_scorecards
+from measurement.services.rollup import scorecards_rollup
 from organization.models import Employee, Location, Role, Team
 from servicedesk.demo import catalogue
+from servicedesk.demo.catalogue import DEMO_ROLES
 from standards.models import MeasureKind, Standard, Status
 from touchpoints.models import Touchpoint
 from training.models import Assignment, Completion, CompletionStatus
 
 UNTIL = date(2025, 6, 30)  # a fixed anchor: the same options give the same data whatever today is
-SIZES = {"locations": 2, "days": 30, "observations_per_day": 20, "feedback_per_day": 5}
+# The default demo's six stores, each with its part in the story; 60 days, so that the last 30
+# can be compared with the 30 before.
+SIZES = {"locations": 6, "days": 60, "observations_per_day": 20, "feedback_per_day": 4}
 SITES = SIZES["locations"] + 1  # the stores and the head office
+TINY = {"locations": 1, "days": 7, "observations_per_day": 10, "feedback_per_day": 2}
+LAST_30_DAYS = RollingPeriod.ending(UNTIL - timedelta(days=1), 30)
 FAST_HASHER = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
 
 
@@ -54,9 +74,14 @@ def seed(*, seed: int = 42, **sizes) -> str:
 def demo_output(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         atomic = transaction.atomic()
+        # Marked as a test case's own (as django.test.TestCase does), so that the rollup's durable
+        # transaction may run inside it as a savepoint.
+        atomic._from_testcase = True
         atomic.__enter__()
         try:
-            yield seed()
+            output = seed()
+            scorecards_rollup(full=True)
+            yield output
         finally:
             transaction.set_rollback(True)
             atomic.__exit__(None, None, None)
@@ -99,22 +124,142 @@ def pass_rates_by_location() -> dict[str, float]:
     return {row["location__code"]: row["passed"] / row["n"] for row in rows}
 
 
+def site_specs(stores: int) -> list[catalogue.SiteSpec]:
+    return [catalogue.HEAD_OFFICE, *(catalogue.store_spec(p) for p in range(1, stores + 1))]
+
+
+def location_scorecards(period: RollingPeriod) -> dict[str, Scorecard]:
+    cards = rolling_scorecards(Scorecard.objects.filter(grain=Grain.LOCATION), period)
+    codes = dict(Location.objects.values_list("pk", "code"))
+    return {codes[card.location_id]: card for card in cards}
+
+
+def funnel(period: RollingPeriod) -> dict[str, stats.FunnelPoint]:
+    """Every location of the period on the funnel plot around the pooled rate."""
+    cards = location_scorecards(period)
+    rows = [(code, card.passed, card.observations) for code, card in cards.items()]
+    return {point.label: point for point in stats.funnel_points(rows)}
+
+
+def weekly_signals(code: str) -> list[list[int]]:
+    """The Western Electric rules each week of the location's p-chart completes."""
+    weeks = Scorecard.objects.filter(
+        grain=Grain.LOCATION, location__code=code, period_kind=PeriodKind.WEEK, observations__gt=0
+    ).order_by("period_start")
+    return stats.p_chart([(week.passed, week.observations) for week in weeks]).flags
+
+
 def test_it_builds_the_sizes_asked_for(demo):
     assert Location.objects.count() == SITES
-    assert Team.objects.count() == 2 * len(catalogue.STORE_TEAMS) + len(catalogue.HEAD_OFFICE_TEAMS)
-    assert Employee.objects.count() == 2 * len(catalogue.STORE_ROSTER) + len(catalogue.HEAD_OFFICE_ROSTER)
-    assert Observation.objects.count() == SITES * SIZES["days"] * SIZES["observations_per_day"]
-    assert Feedback.objects.count() == SITES * SIZES["days"] * SIZES["feedback_per_day"]
+    stores = SIZES["locations"]
+    assert Team.objects.count() == stores * len(catalogue.STORE_TEAMS) + len(catalogue.HEAD_OFFICE_TEAMS)
+    assert Employee.objects.count() == (
+        stores * len(catalogue.STORE_ROSTER) + len(catalogue.HEAD_OFFICE_ROSTER)
+    )
     assert Touchpoint.objects.count() == len(catalogue.TOUCHPOINTS)
     assert Standard.objects.count() == len(catalogue.STANDARDS)
     assert "Observations" in demo and "Demo logins" in demo
+
+
+def test_each_location_gets_its_volume_times_the_options_per_day(demo):
+    observed = dict(Observation.objects.values_list("location__code").annotate(n=Count("pk")))
+    answered = dict(Feedback.objects.values_list("location__code").annotate(n=Count("pk")))
+
+    for spec in site_specs(SIZES["locations"]):
+        expected = SIZES["days"] * SIZES["observations_per_day"] * spec.volume
+        if (SIZES["observations_per_day"] * spec.volume).is_integer():
+            assert observed[spec.code] == expected, spec.code
+        else:  # a fraction a day: some days one more
+            assert 0 < observed.get(spec.code, 0) < expected + SIZES["days"], spec.code
+        assert answered.get(spec.code, 0) <= SIZES["days"] * (SIZES["feedback_per_day"] * spec.volume + 1)
+    assert observed[DEMO_ROLES["strongest"]] == 2 * observed[DEMO_ROLES["weakest"]]  # a flagship
+
+
+def test_the_default_demo_holds_about_one_ordinary_store_a_location():
+    # The volumes of the head office and the default six stores add up to about seven ordinary
+    # stores, so --observations-per-day keeps meaning what it meant: per location, on average.
+    total = sum(spec.volume for spec in site_specs(6))
+
+    assert 6.5 <= total <= 7.5
+    assert {spec.code for spec in site_specs(6)} >= set(DEMO_ROLES.values())
+
+
+def test_the_contact_centre_is_measured_by_qa_reviews(demo):
+    head_office = Observation.objects.filter(location__code=catalogue.HEAD_OFFICE.code)
+    reviewed = head_office.filter(evaluation__method="qa_review")
+
+    assert reviewed.count() >= 0.25 * head_office.count()
+    assert not Evaluation.objects.filter(
+        location__code=catalogue.HEAD_OFFICE.code, method="mystery_shop"
+    ).exists()
+
+
+def test_the_weakest_store_is_below_its_target_and_the_funnel_over_the_last_30_days(demo):
+    cards = location_scorecards(LAST_30_DAYS)
+    weakest = cards[DEMO_ROLES["weakest"]]
+
+    assert weakest.pass_rate_high < weakest.target_rate
+    assert funnel(LAST_30_DAYS)[DEMO_ROLES["weakest"]].below998
+    judged = [code for code, card in cards.items() if card.observations >= settings.MIN_EVIDENCE]
+    assert min(judged, key=lambda code: cards[code].pass_rate) == DEMO_ROLES["weakest"]
+
+
+def test_the_weakest_store_leaves_deviations_and_a_gap_action_overdue(demo):
+    code = DEMO_ROLES["weakest"]
+    waiting = Deviation.objects.filter(
+        location__code=code,
+        standard__non_negotiable=True,
+        status=DeviationStatus.OPEN,
+        corrective_action__status=ConsequenceStatus.PROPOSED,
+        corrective_action__due_on__lt=UNTIL,
+    )
+    overdue = ActionItem.objects.filter(location__code=code, due_on__lt=UNTIL).exclude(
+        status=ActionStatus.DONE
+    )
+
+    assert waiting.count() >= 3
+    assert overdue.exists()
+
+
+def test_the_strongest_store_leads_the_league_over_the_last_30_days(demo):
+    cards = location_scorecards(LAST_30_DAYS)
+    strongest = cards.pop(DEMO_ROLES["strongest"])
+
+    assert strongest.pass_rate_low > max(card.pass_rate_low for card in cards.values())
+    assert strongest.target_met
+    assert funnel(LAST_30_DAYS)[DEMO_ROLES["strongest"]].above998
+
+
+@pytest.mark.parametrize("role, better", [("improving", True), ("declining", False)])
+def test_a_trend_shows_in_the_last_30_days_and_on_the_weekly_chart(demo, role, better):
+    code = DEMO_ROLES[role]
+    now = location_scorecards(LAST_30_DAYS)[code]
+    before = location_scorecards(LAST_30_DAYS.previous())[code]
+
+    # The intervals of the two spans do not even overlap.
+    if better:
+        assert now.pass_rate_low > before.pass_rate_high
+    else:
+        assert now.pass_rate_high < before.pass_rate_low
+    assert any(weekly_signals(code))
+
+
+def test_steady_stores_show_no_signal_on_the_weekly_chart(demo):
+    assert not any(weekly_signals(DEMO_ROLES["strongest"]))
+    assert not any(weekly_signals(DEMO_ROLES["weakest"]))
+
+
+def test_the_small_store_has_too_little_evidence_over_the_last_30_days(demo):
+    small = location_scorecards(LAST_30_DAYS)[DEMO_ROLES["small"]]
+
+    assert 0 < small.observations < settings.MIN_EVIDENCE
 
 
 def test_evidence_covers_the_days_before_until(demo):
     bounds = Observation.objects.aggregate(first=Min("observed_at"), last=Max("observed_at"))
 
     first, last = (timezone.localdate(bounds[key]) for key in ("first", "last"))
-    assert (first, last) == (date(2025, 5, 31), date(2025, 6, 29))
+    assert (first, last) == (UNTIL - timedelta(days=SIZES["days"]), UNTIL - timedelta(days=1))
 
 
 def test_a_second_run_adds_nothing(demo):
@@ -127,15 +272,16 @@ def test_a_second_run_adds_nothing(demo):
 
 
 def test_another_store_later_adds_only_that_store(demo):
-    first_store = catalogue.STORES[0].code
-    before = set(Observation.objects.filter(location__code=first_store).values_list("external_id", "passed"))
+    before = set(Observation.objects.values_list("external_id", "passed"))
+    added = catalogue.store_spec(SIZES["locations"] + 1)
 
-    seed(locations=3)
+    seed(locations=SIZES["locations"] + 1)
 
     assert Location.objects.count() == SITES + 1
-    assert Observation.objects.count() == (SITES + 1) * SIZES["days"] * SIZES["observations_per_day"]
-    after = set(Observation.objects.filter(location__code=first_store).values_list("external_id", "passed"))
-    assert after == before
+    after = set(Observation.objects.values_list("external_id", "passed"))
+    assert after > before
+    new = Observation.objects.exclude(external_id__in=[external_id for external_id, _ in before])
+    assert set(new.values_list("location__code", flat=True)) == {added.code}
 
 
 def flush_inside_the_test_transaction() -> None:
@@ -150,13 +296,15 @@ def flush_inside_the_test_transaction() -> None:
 
 
 def test_the_same_seed_gives_the_same_evidence_and_another_seed_other_evidence(demo):
-    first = evidence_fingerprint()
-
+    # A tiny demo, three times over: the module's would cost three full builds.
     flush_inside_the_test_transaction()
-    seed(seed=42)
+    seed(**TINY)
+    first = evidence_fingerprint()
+    flush_inside_the_test_transaction()
+    seed(**TINY)
     again = evidence_fingerprint()
     flush_inside_the_test_transaction()
-    seed(seed=43)
+    seed(seed=43, **TINY)
     other = evidence_fingerprint()
 
     assert first and again == first
@@ -165,10 +313,11 @@ def test_the_same_seed_gives_the_same_evidence_and_another_seed_other_evidence(d
 
 def test_locations_really_differ(demo):
     rates = pass_rates_by_location()
+    del rates[DEMO_ROLES["small"]]  # a handful of observations: any rate at all
 
     assert max(rates.values()) - min(rates.values()) >= 0.10
-    strong, weak = catalogue.STORES[0], catalogue.STORES[1]
-    assert strong.quality > weak.quality and rates[strong.code] > rates[weak.code]
+    assert rates[DEMO_ROLES["strongest"]] == max(rates.values())
+    assert rates[DEMO_ROLES["weakest"]] == min(rates.values())
 
 
 def test_customers_are_happier_at_the_strong_store(demo):
@@ -176,7 +325,7 @@ def test_customers_are_happier_at_the_strong_store(demo):
         answers = Feedback.objects.filter(location__code=code, csat__isnull=False)
         return answers.filter(csat__gte=4).count() / answers.count()
 
-    assert csat(catalogue.STORES[0].code) > csat(catalogue.STORES[1].code)
+    assert csat(DEMO_ROLES["strongest"]) > csat(DEMO_ROLES["weakest"])
 
 
 def test_demo_logins_can_sign_in_with_their_roles(demo, client):

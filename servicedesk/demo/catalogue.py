@@ -33,38 +33,72 @@ class SiteSpec:
     quality: float
     # How much that shift changes from the first day of the window to the last.
     trend: float = 0.0
+    # Evidence per day as a multiple of --observations-per-day and --feedback-per-day: a flagship
+    # is measured more than an ordinary store (1), a kiosk far less.
+    volume: float = 1.0
+    # Share of the deviations older than DEVIATION_CLOSE_AFTER_DAYS closed by a corrective action.
+    closes_deviations: float = 0.9
 
 
 REGIONS = ("London & South", "North")
 
-HEAD_OFFICE = SiteSpec("HQ-01", "Head office & contact centre", REGIONS[0], quality=0.3, trend=0.1)
-
-# The first stores alternate between the regions, so even a small demo has both, one strong
-# store (the first, which the demo manager runs) and one weak store (the second).
-STORES = (
-    SiteSpec("LDN-01", "London Oxford Street", REGIONS[0], quality=0.9),
-    SiteSpec("MAN-01", "Manchester Arndale", REGIONS[1], quality=-0.7, trend=0.4),
-    SiteSpec("LDN-02", "London Canary Wharf", REGIONS[0], quality=0.3),
-    SiteSpec("LDS-01", "Leeds Trinity", REGIONS[1], quality=0.1, trend=-0.3),
-    SiteSpec("BRI-01", "Bristol Cabot Circus", REGIONS[0], quality=0.5),
-    SiteSpec("GLA-01", "Glasgow Buchanan Street", REGIONS[1], quality=-0.2, trend=0.2),
-    SiteSpec("BTN-01", "Brighton Churchill Square", REGIONS[0], quality=0.2),
-    SiteSpec("NCL-01", "Newcastle Eldon Square", REGIONS[1], quality=-0.3),
-    SiteSpec("CAM-01", "Cambridge Grand Arcade", REGIONS[0], quality=0.6),
-    SiteSpec("LIV-01", "Liverpool ONE", REGIONS[1], quality=-0.1),
-    SiteSpec("SOU-01", "Southampton WestQuay", REGIONS[0], quality=0.0),
-    SiteSpec("EDI-01", "Edinburgh Princes Street", REGIONS[1], quality=0.4),
+# The contact centre's agents take phone calls, emails and chats all day, and their team lead
+# QA-reviews a sample of them: high volume, a good share of it from QA reviews (QA_REVIEW_SHARE).
+HEAD_OFFICE = SiteSpec(
+    "HQ-01", "Head office & contact centre", REGIONS[0], quality=0.3, trend=0.1, volume=1.8
 )
-MAX_STORES = 50  # beyond the named stores, numbered ones fill up (STR-13 …); names stay unique
+
+# The first stores alternate between the regions, so even a small demo has both, the strongest
+# store (the first, a flagship the demo manager runs) and the weakest (the second). The six of
+# the default demo each play a part in the story the dashboards tell (DEMO_ROLES).
+STORES = (
+    SiteSpec("LDN-01", "London Oxford Street", REGIONS[0], quality=1.1, volume=2.0),
+    SiteSpec("MAN-01", "Manchester Arndale", REGIONS[1], quality=-1.0, closes_deviations=0.3),
+    # A new store manager from the spring: a clear turnaround.
+    SiteSpec("LDN-02", "London Canary Wharf", REGIONS[0], quality=-0.8, trend=1.6, closes_deviations=0.7),
+    # Two experienced team leaders left: service slips week after week.
+    SiteSpec("LDS-01", "Leeds Trinity", REGIONS[1], quality=0.7, trend=-1.4),
+    # A seasonal pop-up: only the odd mystery shop and audit are recorded there.
+    SiteSpec("WIN-01", "Winchester Brooks pop-up", REGIONS[0], quality=0.2, volume=0.01),
+    SiteSpec("MAN-02", "Manchester Piccadilly station kiosk", REGIONS[1], quality=0.1, volume=0.2),
+    SiteSpec("GLA-01", "Glasgow Buchanan Street", REGIONS[1], quality=-0.2, trend=0.2, closes_deviations=0.7),
+    SiteSpec("BRI-01", "Bristol Cabot Circus", REGIONS[0], quality=0.5, volume=1.2),
+    SiteSpec("NCL-01", "Newcastle Eldon Square", REGIONS[1], quality=-0.3, volume=0.8, closes_deviations=0.7),
+    SiteSpec("BTN-01", "Brighton Churchill Square", REGIONS[0], quality=0.2, volume=0.8),
+    SiteSpec("LIV-01", "Liverpool ONE", REGIONS[1], quality=-0.1, volume=1.2, closes_deviations=0.7),
+    SiteSpec("CAM-01", "Cambridge Grand Arcade", REGIONS[0], quality=0.6, volume=0.8),
+    SiteSpec("EDI-01", "Edinburgh Princes Street", REGIONS[1], quality=0.4, volume=1.2),
+    SiteSpec("SOU-01", "Southampton WestQuay", REGIONS[0], quality=0.0),
+)
+MAX_STORES = 50  # beyond the named stores, numbered ones fill up (STR-15 …); names stay unique
+
+# Which store of the default demo (six stores) shows what, over the last 30 days of the evidence:
+# the weakest (below the funnel's 99.8 % lower limit, deviations of non-negotiable standards left
+# open, an overdue gap action), the strongest, one improving and one declining week after week,
+# and one with too little evidence to judge (fewer than MIN_EVIDENCE observations).
+DEMO_ROLES = {
+    "strongest": STORES[0].code,
+    "weakest": STORES[1].code,
+    "improving": STORES[2].code,
+    "declining": STORES[3].code,
+    "small": STORES[4].code,
+}
 
 
 def store_spec(position: int) -> SiteSpec:
     """The store at `position` (1-based): a named one, or a numbered one past the named list."""
     if position <= len(STORES):
         return STORES[position - 1]
-    # Numbered stores spread evenly around average quality, deterministically.
+    # Numbered stores spread evenly around average quality and volume, deterministically.
     quality = ((position * 37) % 11 - 5) / 10
-    return SiteSpec(f"STR-{position:02d}", f"Store {position}", REGIONS[position % 2], quality=quality)
+    return SiteSpec(
+        f"STR-{position:02d}",
+        f"Store {position}",
+        REGIONS[position % 2],
+        quality=quality,
+        volume=0.8 + (position % 5) / 10,
+        closes_deviations=0.9 if quality >= 0 else 0.7,
+    )
 
 
 # --- Teams and people ----------------------------------------------------------------------
@@ -763,6 +797,9 @@ HEAD_OFFICE_HOURS = (8, 20)
 MYSTERY_SHOP_CHANCE = 2 / 7  # a store is mystery-shopped about twice a week
 MYSTERY_SHOP_TOUCHPOINTS = 3  # touchpoints a mystery shopper tries in one visit
 AUDIT_WEEKDAY = 0  # every site is audited on Mondays
+# Share of the head office's observations that come from the contact centre's QA reviews.
+QA_REVIEW_SHARE = 0.35
+QA_REVIEW_CONTACTS = 6  # contacts of one agent scored in one QA review
 # Personal effect of an employee on the log-odds of a pass: a normal with this spread.
 EMPLOYEE_SPREAD = 0.35
 DEVIATION_CLOSE_AFTER_DAYS = 14  # deviations older than this are mostly closed
@@ -890,7 +927,7 @@ ASSESSMENTS = (
             ),
             ActionSpec(
                 "Roster a second cashier from 12:00 to 14:00", "Change the rota template for weekdays.",
-                PRACTICES, IN_PROGRESS, 10,
+                PRACTICES, IN_PROGRESS, -12,
             ),
             ActionSpec(
                 "Reply to the customer who waited ten minutes", "Apologise and explain the changes.",

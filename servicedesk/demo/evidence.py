@@ -7,7 +7,8 @@ teams, standards and touchpoints) and stores what comes out.
 
 The quality model: an observation passes with probability sigmoid(ease of the standard + quality
 of the site, drifting by the site's trend across the window + the employee's personal effect).
-Feedback satisfaction follows the same site quality. Each site and day draws from its own random
+Feedback satisfaction follows the same site quality. A site's evidence per day is the per-day
+option times its volume (a flagship more, a kiosk less). Each site and day draws from its own random
 stream seeded by (seed, site, day), so a day's evidence is the same whichever other days or sites
 are generated, and a re-run finds it by external id.
 """
@@ -146,8 +147,8 @@ class EvidenceGenerator:
         def observation_id() -> str:
             return f"demo-obs-{prefix}-{next(numbers):03d}"
 
-        budget = self.observations_per_day
-        for draft, plans in self._evaluations(site, day, rng, on_duty):
+        budget = _daily(self.observations_per_day * site.spec.volume, rng)
+        for draft, plans in self._evaluations(site, day, rng, on_duty, budget):
             plans = plans[:budget]
             if not plans:
                 continue
@@ -172,7 +173,7 @@ class EvidenceGenerator:
             )
 
         if site.feedback_touchpoints:
-            for number in range(1, self.feedback_per_day + 1):
+            for number in range(1, _daily(self.feedback_per_day * site.spec.volume, rng) + 1):
                 row = self._feedback(site, day, shift, rng)
                 row["external_id"] = f"demo-fb-{prefix}-{number:03d}"
                 evidence.feedback.append(row)
@@ -197,11 +198,12 @@ class EvidenceGenerator:
             row["value"] = measured_value(plan.standard, plan.spec, passed, rng)
         return row
 
-    def _evaluations(self, site, day, rng, on_duty):
+    def _evaluations(self, site, day, rng, on_duty, budget):
         """The evaluations of the day with the standards each checks. Mystery shops visit a store
         about twice a week and try a few touchpoints; every site is audited on Mondays; at the head
-        office the team leads review a few contacts every day. Each evaluation is of one
-        touchpoint, served by one person (or, for an audit, checked for the whole team)."""
+        office the team leads review a sample of each agent's contacts (QA_REVIEW_CONTACTS) until
+        their items make up QA_REVIEW_SHARE of the day's `budget` of observations. Each evaluation is of one touchpoint, served by one
+        person (or, for an audit, checked for the whole team)."""
         by_source = {source: [p for p in site.plans if source in p.spec.sources] for source in Source.values}
         if site.is_store and by_source[Source.MYSTERY_SHOP] and rng.random() < catalogue.MYSTERY_SHOP_CHANCE:
             start = self._at(site, day, rng)
@@ -225,15 +227,23 @@ class EvidenceGenerator:
                 yield draft, _checking(by_source[Source.AUDIT], touchpoint)
         if not site.is_store and by_source[Source.QA_REVIEW]:
             touchpoints = _touchpoints_of(by_source[Source.QA_REVIEW])
-            for _ in range(max(1, self.observations_per_day // 20)):
+            reviewed, wanted = 0, max(1, round(budget * catalogue.QA_REVIEW_SHARE))
+            # Bounded: a touchpoint whose team has no one on duty yet is skipped, not retried forever.
+            for _ in range(wanted):
+                if reviewed >= wanted:
+                    break
                 touchpoint = rng.choice(touchpoints)
                 team_key = site.touchpoint_team[touchpoint.pk]
                 if not on_duty.get(team_key):
                     continue
+                # One review samples a few of the agent's contacts on that channel: each contact
+                # is scored on every standard of the QA form that covers it.
+                checked = _checking(by_source[Source.QA_REVIEW], touchpoint) * catalogue.QA_REVIEW_CONTACTS
+                reviewed += len(checked)
                 draft = self._draft(site, EvaluationMethod.QA_REVIEW, touchpoint, self._at(site, day, rng))
                 draft.employee = rng.choice(on_duty[team_key]).employee_number
                 draft.evaluator = site.leads.get(team_key)
-                yield draft, _checking(by_source[Source.QA_REVIEW], touchpoint)
+                yield draft, checked
 
     @staticmethod
     def _draft(site: SiteContext, method: str, touchpoint: Touchpoint, at: datetime) -> EvaluationDraft:
@@ -276,7 +286,7 @@ class EvidenceGenerator:
         a corrective action (weak sites close fewer); recent ones are still open."""
         if not (plan.standard.non_negotiable and not row["passed"]):
             return
-        closed_share = 0.9 if site.spec.quality >= 0 else 0.7
+        closed_share = site.spec.closes_deviations
         old_enough = (self.until - day).days > catalogue.DEVIATION_CLOSE_AFTER_DAYS
         closed_at = None
         if old_enough and rng.random() < closed_share:
@@ -319,6 +329,14 @@ class EvidenceGenerator:
                 contact_consent=True,
             )
         return row
+
+
+def _daily(mean: float, rng: random.Random) -> int:
+    """A whole number of rows with `mean` as its average over the days: 0.4 a day is 0 on most
+    days and 1 on some, so a site measured rarely still gets its share."""
+    mean = round(mean, 6)  # 1.8 × 20 is 36, not 35.999…: whole multiples stay exact
+    whole = math.floor(mean)
+    return whole + (rng.random() < mean - whole)
 
 
 def _touchpoints_of(plans: list[StandardPlan]) -> list[Touchpoint]:

@@ -66,6 +66,7 @@ def build_evidence(demo: DemoContext) -> None:
         Evaluation.objects.filter(external_id__startswith="demo-").values_list("external_id", flat=True)
     )
     recorded = 0
+    lookups = Lookups.load()  # the reference data once, not per evaluation
     for draft in evaluations:
         if draft.external_id in known:
             continue
@@ -79,10 +80,10 @@ def build_evidence(demo: DemoContext) -> None:
             touchpoint=draft.touchpoint,
             external_id=draft.external_id,
             evaluator=draft.evaluator,
+            lookups=lookups,
         )
         _refuse(outcome.errors, f"items of evaluation {draft.external_id}")
         recorded += outcome.created
-    lookups = Lookups.load()
     observed = observations_ingest(enumerate(observations, start=1), lookups=lookups)
     _refuse(observed.errors, "observations")
     answered = feedback_ingest(enumerate(feedback, start=1), lookups=lookups)
@@ -157,17 +158,26 @@ def answer_deviations(demo: DemoContext) -> None:
         deviation.detected_at = deviation.observation.observed_at
     Deviation.objects.bulk_update(late, ["detected_at"], batch_size=500)
 
-    proposed = rules_evaluate(today=demo.until)["created"]
+    # No periods touched: only the deviation rules run. The scorecard rules follow the rollup,
+    # so a run after `rollup_scorecards` still adds nothing that is already there.
+    proposed = rules_evaluate(periods=[], today=demo.until)["created"]
 
     answered = ours.filter(status=DeviationStatus.OPEN, corrective_action__isnull=False).select_related(
         "observation", "standard", "corrective_action__rule"
     )
-    deviations, actions = [], []
+    deviations, actions, waiting = [], [], []
     for deviation in answered:
         closed_at = demo.deviation_closures.get(deviation.observation.external_id)
-        if closed_at is None:
-            continue
         action = deviation.corrective_action
+        if closed_at is None:
+            # Still waiting for someone to act: proposed when the deviation was seen, and due
+            # within the rule's days of it, so the old ones at a weak store are overdue.
+            action.created_at = deviation.detected_at
+            action.due_on = timezone.localdate(deviation.detected_at) + timedelta(
+                days=action.rule.due_within_days
+            )
+            waiting.append(action)
+            continue
         note = catalogue.CORRECTIVE_NOTES.get(deviation.standard.code, catalogue.CORRECTIVE_NOTE)
         consequence_approve(consequence=action, user=demo.admin_user)
         consequence_deliver(consequence=action, user=demo.admin_user)
@@ -183,10 +193,12 @@ def answer_deviations(demo: DemoContext) -> None:
     Consequence.objects.bulk_update(
         actions, ["created_at", "approved_at", "delivered_at", "closed_at", "due_on"], batch_size=500
     )
+    Consequence.objects.bulk_update(waiting, ["created_at", "due_on"], batch_size=500)
     Deviation.objects.bulk_update(deviations, ["closed_at"], batch_size=500)
     demo.log(
         f"Deviations: {ours.count()} in all; the rules engine proposed {proposed} consequences "
-        f"(a corrective action for each new one), and {len(actions)} were closed since"
+        f"(a corrective action for each new one), {len(actions)} were closed since and "
+        f"{len(waiting)} still wait for action"
     )
 
 
