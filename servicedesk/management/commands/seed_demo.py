@@ -1,4 +1,9 @@
-"""`manage.py seed_demo`: a realistic retail organisation with months of evidence, for demos."""
+"""`manage.py seed_demo`: a realistic retail organisation with months of evidence, for demos.
+
+The per-day options are for an ordinary store; each location gets them times its volume (a
+flagship twice, a kiosk a fraction), so the default demo holds about as much as seven ordinary
+locations would.
+"""
 
 from __future__ import annotations
 
@@ -36,11 +41,13 @@ class Command(BaseCommand):
         parser.add_argument("--days", type=int, default=90, help="Days of evidence (default 90).")
         parser.add_argument(
             "--observations-per-day", type=int, default=40,
-            help="Observations per location per day (default 40).",
+            help="Observations per day at an ordinary store (default 40); a flagship and the contact "
+            "centre get more, a kiosk and a pop-up far fewer.",
         )  # fmt: skip
         parser.add_argument(
             "--feedback-per-day", type=int, default=8,
-            help="Customer feedback answers per location per day (default 8).",
+            help="Customer feedback answers per day at an ordinary store (default 8), scaled by "
+            "each location's volume as observations are.",
         )  # fmt: skip
         parser.add_argument(
             "--seed", type=int, default=42, help="Random seed (default 42): same seed, same data."
