@@ -211,6 +211,18 @@ def test_the_filter_is_described_in_words(client, manager, location_a, organisat
 
 
 @pytest.mark.django_db
+def test_a_team_is_described_with_its_location(client, manager, staff, location_a):
+    team = staff.employee.team
+    client.force_login(manager)
+    body = client.get(
+        URL, {"team": team.pk, "period_kind": "week", "period_start": "2025-03-05"}
+    ).content.decode()
+    assert f"{team.name} (Alpha Street) · Week of 3 Mar 2025" in body
+    body = client.get(URL, {"team": team.pk, "location": location_a.pk}).content.decode()
+    assert f"Alpha Street · {team.name}</p>" in body
+
+
+@pytest.mark.django_db
 def test_rows_show_names_units_dates_in_words_and_the_evaluation(client, manager, location_a, staff):
     standard = factories.StandardFactory(
         code="STD-01", title="Greeting within 30 s", measure_kind=MeasureKind.NUMERIC,

@@ -130,7 +130,9 @@ class ObservationFilter:
         """'Harbour Street · Greeting within 30 s · 4 Nov – 3 Dec 2026 · failed only'."""
         parts = [
             self.location and self.location.name,
-            self.team and f"{self.team.name} team",
+            # A team's name repeats between locations: name its location unless that is said already.
+            self.team
+            and (self.team.name if self.location else f"{self.team.name} ({self.team.location.name})"),
             self.employee and self.employee.full_name,
             self.standard and self.standard.title,
             self.touchpoint and self.touchpoint.name,
@@ -243,9 +245,6 @@ class ObservationCounts:
     observations: int
     passed: int | None  # None when the count stopped at the limit
     more_than: int | None = None  # the limit, when there are more rows than it
-
-    def __getitem__(self, key: str):  # templates and older callers read it like a dict
-        return getattr(self, key)
 
 
 def observation_counts(observations: QuerySet[Observation], *, bounded: bool = False) -> ObservationCounts:
