@@ -42,12 +42,7 @@ def scorecards(request):
         )
         name = f"scorecards-{selection.period_kind}-{period}-{selection.grain}"
         return csv_response(name, selectors.SCORECARD_CSV_HEADER, rows)
-    context = {
-        "choices": choices,
-        "selection": selection,
-        "params": selection.params(),
-        "rolling_days": settings.DASHBOARD_ROLLING_DAYS,
-    }
+    context = {"choices": choices, "selection": selection, "params": selection.params()}
     if has_period:
         trend = selectors.trend(request.user, selection)
         context.update(

@@ -157,6 +157,19 @@ def test_the_rolling_trend_shows_complete_months_and_leaves_the_running_one_out(
     assert len(selectors.previous_periods("month", date(2025, 11, 1), selectors.TREND_PERIODS)) == 12
 
 
+def test_each_trend_point_links_to_the_observations_of_its_period(client, manager, evidence, location_a):
+    client.force_login(manager)
+    response = client.get(SCORECARDS, {"location": location_a.pk})
+    last = response.context["trend"].pass_rows[-1]
+    assert last.evidence == {
+        "period_kind": "month",
+        "period_start": "2025-11-01",
+        "location": str(location_a.pk),
+    }
+    assert f"{last.n} observation" in client.get(OBSERVATIONS, last.evidence).content.decode()
+    assert "?period_kind=month&amp;period_start=2025-11-01&amp;location=" in response.content.decode()
+
+
 def test_a_running_calendar_week_is_left_out_of_its_trend(client, manager, evidence):
     client.force_login(manager)
     # The week of Monday 1 Dec 2025 is running on the 2nd: the chart ends with the week before.

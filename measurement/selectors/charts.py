@@ -154,9 +154,10 @@ class ChartRow:
     lcl: float
     ucl: float
     rules: list[str]
+    evidence: dict[str, str] | None = None  # the observations page's parameters for this point
 
 
-def _chart_rows(chart: dict | None, values_key: str) -> list[ChartRow]:
+def _chart_rows(chart: dict | None, values_key: str, evidence: list[dict] | None = None) -> list[ChartRow]:
     if chart is None:
         return []
     rows = []
@@ -170,6 +171,7 @@ def _chart_rows(chart: dict | None, values_key: str) -> list[ChartRow]:
                 lcl=lcl[i] if isinstance(lcl, list) else lcl,
                 ucl=ucl[i] if isinstance(ucl, list) else ucl,
                 rules=[WESTERN_ELECTRIC_RULES[rule] for rule in chart["flags"][i]],
+                evidence=evidence[i] if evidence else None,
             )
         )
     return rows
@@ -186,10 +188,12 @@ class Trend:
     period_kind: str = PeriodKind.MONTH
     # The running period the chart leaves out ("Dec 2026"): a few days of it would read as a plunge.
     left_out: str = ""
+    # Per pass-rate point, the observations page's parameters (None where the reader cannot open it).
+    pass_evidence: list[dict] | None = None
 
     @property
     def pass_rows(self) -> list[ChartRow]:
-        return _chart_rows(self.pass_chart, "rates")
+        return _chart_rows(self.pass_chart, "rates", self.pass_evidence)
 
     @property
     def csat_rows(self) -> list[ChartRow]:
@@ -250,6 +254,7 @@ def p_chart_data(points: list[TrendPoint]) -> dict | None:
 # twelve of them cover a year (seasons) where twelve weeks would cover one quarter, one noisier
 # point at a time.
 ROLLING_TREND_KIND = PeriodKind.MONTH
+PERIOD_PARAMS = ("period_kind", "period_start", "from", "to")
 
 
 def last_complete_period(kind: str, today: date) -> date:
@@ -292,6 +297,11 @@ def trend(user, selection: Selection) -> Trend:
         if start in passing and passing[start].observations
     ]
     pass_chart = p_chart_data(points)
+    # Each point opens the observations of its own period, with the selection's other filters.
+    scope = {key: value for key, value in selection.drilldown_params().items() if key not in PERIOD_PARAMS}
+    pass_evidence = [
+        {"period_kind": kind, "period_start": point.period_start.isoformat(), **scope} for point in points
+    ]
     csat_points = [
         (start, feedback[start]) for start in starts if start in feedback and feedback[start].csat_n
     ]
@@ -313,4 +323,5 @@ def trend(user, selection: Selection) -> Trend:
         points=points,
         period_kind=kind,
         left_out=left_out,
+        pass_evidence=pass_evidence,
     )

@@ -32,7 +32,7 @@ from .common import (
     period_label,
     scorecards_for,
 )
-from .rolling import ROLLING, RollingPeriod, rolling_scorecards
+from .rolling import ROLLING, RollingPeriod, rolling_days, rolling_scorecards
 
 # --------------------------------------------------------------------------- the selection
 
@@ -56,6 +56,11 @@ class DashboardChoices:
     @property
     def is_rolling(self) -> bool:
         return self.period_kind == ROLLING
+
+    @property
+    def rolling_days(self) -> int:
+        """How many days the rolling period spans (for the picker's "Last 30 days")."""
+        return rolling_days()
 
 
 def dashboard_choices(user, *, period_kind: str) -> DashboardChoices:
