@@ -27,7 +27,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db.models import Case, Count, F, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.http import Http404
 from django.utils import timezone
 
 from measurement.models import Deviation, DeviationStatus, Grain, Scorecard
@@ -242,32 +255,37 @@ def _with_page_relations(queryset: QuerySet[Consequence]) -> QuerySet[Consequenc
     ).prefetch_related(evidence)
 
 
-def inbox_consequences(
-    user,
-    *,
-    status: str = "",
-    action: str = "",
-    overdue: bool = False,
-    location_id: int | None = None,
-    today: date | None = None,
-) -> QuerySet[Consequence]:
-    """The consequences in `user`'s scope for the inbox, in the order they should be dealt with.
+@dataclass(frozen=True)
+class InboxFilters:
+    """What the inbox is narrowed to; empty values filter nothing (status "": everything waiting)."""
 
-    Without `status`, those not closed (`INBOX_STATUSES`); with one, that status only (so "closed" shows
-    the history). `action` narrows to one kind, `overdue` to those past their due date and not closed,
-    `location_id` to one location. Order: open deviations' corrective actions, then overdue items, then
-    proposed, approved, delivered (closed last), each by due date (none last), then age. Every row has
-    ``inbox_rank`` (see ``RANK_*``). Rows carry their relations and evidence (`_with_page_relations`).
-    """
-    today = today or timezone.localdate()
-    queryset = Consequence.objects.all()
-    queryset = queryset.filter(status=status) if status else queryset.filter(status__in=INBOX_STATUSES)
-    if action:
-        queryset = queryset.filter(action=action)
-    if overdue:
+    status: str = ""
+    action: str = ""
+    polarity: str = ""
+    overdue: bool = False
+    location_id: int | None = None
+    rule_id: int | None = None
+
+
+def _filtered(queryset: QuerySet[Consequence], filters: InboxFilters, today: date) -> QuerySet[Consequence]:
+    if filters.status:
+        queryset = queryset.filter(status=filters.status)
+    else:
+        queryset = queryset.filter(status__in=INBOX_STATUSES)
+    if filters.action:
+        queryset = queryset.filter(action=filters.action)
+    if filters.polarity:
+        queryset = queryset.filter(polarity=filters.polarity)
+    if filters.overdue:
         queryset = queryset.filter(due_on__lt=today).exclude(status=ConsequenceStatus.CLOSED)
-    if location_id:
-        queryset = queryset.filter(location_id=location_id)
+    if filters.location_id:
+        queryset = queryset.filter(location_id=filters.location_id)
+    if filters.rule_id:
+        queryset = queryset.filter(rule_id=filters.rule_id)
+    return queryset
+
+
+def _in_inbox_order(user, queryset: QuerySet[Consequence], today: date) -> QuerySet[Consequence]:
     not_closed = ~Q(status=ConsequenceStatus.CLOSED)
     ranked = queryset.annotate(
         inbox_rank=Case(
@@ -277,9 +295,146 @@ def inbox_consequences(
             output_field=IntegerField(),
         )
     )
-    return _with_page_relations(scope_queryset(user, ranked)).order_by(
+    return scope_queryset(user, ranked).order_by(
         "inbox_rank", F("due_on").asc(nulls_last=True), "created_at", "pk"
     )
+
+
+def inbox_consequences(
+    user,
+    *,
+    status: str = "",
+    action: str = "",
+    overdue: bool = False,
+    location_id: int | None = None,
+    filters: InboxFilters | None = None,
+    today: date | None = None,
+) -> QuerySet[Consequence]:
+    """The consequences in `user`'s scope for the inbox, in the order they should be dealt with.
+
+    `filters` (or the keyword arguments, when it is None): without a status, those not closed
+    (`INBOX_STATUSES`); with one, that status only (so "closed" shows the history). `action` and
+    `polarity` narrow to one kind, `overdue` to those past their due date and not closed,
+    `location_id` to one location, `rule_id` to one rule's proposals. Order: open deviations'
+    corrective actions, then overdue items, then proposed, approved, delivered (closed last), each by
+    due date (none last), then age. Every row has ``inbox_rank`` (see ``RANK_*``). Rows carry their
+    relations and evidence (`_with_page_relations`).
+    """
+    today = today or timezone.localdate()
+    if filters is None:
+        filters = InboxFilters(status=status, action=action, overdue=overdue, location_id=location_id)
+    queryset = _filtered(Consequence.objects.all(), filters, today)
+    return _with_page_relations(_in_inbox_order(user, queryset, today))
+
+
+# The inbox's filters that show how many each choice would list.
+FACETS = ("status", "action", "polarity", "location_id", "rule_id", "overdue")
+
+
+def inbox_facets(user, *, filters: InboxFilters, today: date | None = None) -> dict[str, dict]:
+    """For each filter of `FACETS`, choice → how many consequences in `user`'s scope it would list
+    with the other filters as they are; the key "" is the choice that filters nothing (for status:
+    everything waiting). One grouped query whatever the number of consequences."""
+    today = today or timezone.localdate()
+    overdue = Case(
+        When(Q(due_on__lt=today) & ~Q(status=ConsequenceStatus.CLOSED), then=Value(True)),
+        default=Value(False),
+    )
+    groups = (
+        scope_queryset(user, Consequence.objects.all())
+        .annotate(is_overdue=overdue)
+        .values("status", "action", "polarity", "location_id", "rule_id", "is_overdue")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    chosen = {
+        "status": filters.status,
+        "action": filters.action,
+        "polarity": filters.polarity,
+        "location_id": filters.location_id,
+        "rule_id": filters.rule_id,
+        "overdue": filters.overdue,
+    }
+
+    def matches(group: dict, facet: str, value) -> bool:
+        if facet == "status":
+            return group["status"] == value if value else group["status"] in INBOX_STATUSES
+        if facet == "overdue":
+            return group["is_overdue"] if value else True
+        return group[facet] == value if value else True
+
+    counts: dict[str, dict] = {facet: defaultdict(int) for facet in FACETS}
+    for group in groups:
+        for facet in FACETS:
+            if not all(matches(group, other, chosen[other]) for other in FACETS if other != facet):
+                continue
+            key = "is_overdue" if facet == "overdue" else facet
+            if facet != "status" or group["status"] in INBOX_STATUSES:
+                counts[facet][""] += group["n"]
+            if facet == "overdue":
+                if group["is_overdue"]:
+                    counts[facet][True] += group["n"]
+            else:
+                counts[facet][group[key]] += group["n"]
+    return {facet: dict(values) for facet, values in counts.items()}
+
+
+def inbox_rules(user) -> QuerySet[Rule]:
+    """The rules the inbox may be filtered by: those that proposed a consequence in `user`'s scope."""
+    proposed = scope_queryset(user, Consequence.objects.filter(rule_id=OuterRef("pk")))
+    return Rule.objects.filter(Exists(proposed)).order_by("name")
+
+
+# The columns the bulk steps read (subject, and whom it is about), in one query.
+BULK_RELATIONS = ("employee__user", "team__location", "location")
+
+
+def bulk_matching(user, *, filters: InboxFilters, limit: int, today: date | None = None):
+    """The first `limit` consequences the inbox lists with `filters`, in its order, and how many it
+    lists in all. Two queries at most."""
+    today = today or timezone.localdate()
+    queryset = _in_inbox_order(user, _filtered(Consequence.objects.all(), filters, today), today)
+    first = list(queryset.select_related(*BULK_RELATIONS)[: limit + 1])
+    total = len(first) if len(first) <= limit else queryset.count()
+    return first[:limit], total
+
+
+def bulk_chosen(user, *, ids: Iterable[int], today: date | None = None) -> list[Consequence]:
+    """The consequences `ids`, in the inbox's order, if `user`'s scope holds every one; else Http404
+    (an id outside scope is refused, never acted on)."""
+    wanted = set(ids)
+    today = today or timezone.localdate()
+    found = list(
+        _in_inbox_order(user, Consequence.objects.filter(pk__in=wanted), today).select_related(
+            *BULK_RELATIONS
+        )
+    )
+    if len(found) != len(wanted):
+        raise Http404("Some of the consequences chosen are not in your scope.")
+    return found
+
+
+# How each kind is counted in a sentence.
+ACTION_NOUNS = {
+    Action.RECOGNITION: ("recognition", "recognitions"),
+    Action.COACHING: ("coaching session", "coaching sessions"),
+    Action.CORRECTIVE_ACTION: ("corrective action plan", "corrective action plans"),
+    Action.REMEDIAL_TRAINING: ("remedial training", "remedial trainings"),
+}
+
+
+def count_phrase(consequences: Iterable[Consequence]) -> str:
+    """'141 consequences: 120 corrective action plans, 21 recognitions' — the kinds most numerous first."""
+    by_action: dict[str, int] = defaultdict(int)
+    for consequence in consequences:
+        by_action[consequence.action] += 1
+    total = sum(by_action.values())
+    noun = "consequence" if total == 1 else "consequences"
+    parts = [
+        f"{n} {ACTION_NOUNS[action][0 if n == 1 else 1]}"
+        for action, n in sorted(by_action.items(), key=lambda item: (-item[1], item[0]))
+    ]
+    return f"{total} {noun}: {', '.join(parts)}" if parts else f"{total} {noun}"
 
 
 def uncovered_deviations(user, *, location_id: int | None = None) -> QuerySet[Deviation]:

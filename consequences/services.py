@@ -412,13 +412,43 @@ STEP_VERB = {
 PREVIOUS_STATUS = {after: before for before, after in NEXT_STATUS.items()}
 
 
+def _is_about(user, consequence: Consequence) -> bool:
+    return bool(consequence.employee_id and consequence.employee.user_id == getattr(user, "pk", None))
+
+
+def _self_refusal(verb: str) -> str:
+    return f"A consequence about yourself is {verb} by your manager."
+
+
+def _status_refusal(status: str, to: str) -> str | None:
+    """Why a consequence in `status` cannot be moved to `to`, or None when that is its next step."""
+    if NEXT_STATUS.get(status) == to:
+        return None
+    verb = STEP_VERB[to]
+    current = ConsequenceStatus(status).label.lower()
+    required = ConsequenceStatus(PREVIOUS_STATUS[to]).label.lower()
+    message = f"A consequence can be {verb} only when {required}; this one is {current}."
+    following = NEXT_STATUS.get(status)
+    return message + (
+        f" Its next step is to be {STEP_VERB[following]}." if following else " Nothing follows closing."
+    )
+
+
+def step_refusal(*, user, consequence: Consequence, to: str) -> str | None:
+    """Why `user` may not move `consequence` to `to`, or None: the rule the single steps and the bulk
+    steps share. Scope is not judged here: `consequence` must come from a scoped read."""
+    if role_of(user) != Role.ADMIN and _is_about(user, consequence):
+        return _self_refusal(STEP_VERB[to])
+    return _status_refusal(consequence.status, to)
+
+
 def _check_may_act(user, consequence: Consequence, verb: str) -> None:
     """Managers act on consequences in their scope (not about themselves); admins on all."""
     role = role_of(user)
     if role == Role.ADMIN:
         return
-    if consequence.employee_id and consequence.employee.user_id == getattr(user, "pk", None):
-        raise PermissionDenied(f"A consequence about yourself is {verb} by your manager.")
+    if _is_about(user, consequence):
+        raise PermissionDenied(_self_refusal(verb))
     in_scope = scope_queryset(user, Consequence.objects.filter(pk=consequence.pk)).exists()
     if role != Role.MANAGER or not in_scope:
         raise PermissionDenied(
@@ -436,17 +466,9 @@ def _advance(*, consequence: Consequence, to: str, user, **changes) -> Consequen
         .select_related("employee", "location")
         .get(pk=consequence.pk)
     )
-    verb = STEP_VERB[to]
-    _check_may_act(user, locked, verb)
-    if NEXT_STATUS.get(locked.status) != to:
-        current = ConsequenceStatus(locked.status).label.lower()
-        required = ConsequenceStatus(PREVIOUS_STATUS[to]).label.lower()
-        message = f"A consequence can be {verb} only when {required}; this one is {current}."
-        following = NEXT_STATUS.get(locked.status)
-        message += (
-            f" Its next step is to be {STEP_VERB[following]}." if following else " Nothing follows closing."
-        )
-        raise ValidationError({"status": message})
+    _check_may_act(user, locked, STEP_VERB[to])
+    if refusal := _status_refusal(locked.status, to):
+        raise ValidationError({"status": refusal})
     locked.status = to
     for name, value in changes.items():
         setattr(locked, name, value)
@@ -506,6 +528,86 @@ def consequence_close(*, consequence: Consequence, note: str, user) -> Consequen
             deviation.save(update_fields=["status", "closed_at"])
     consequence.refresh_from_db()
     return consequence
+
+
+# --------------------------------------------------------------------------- the status flow, in bulk
+
+# One confirmation moves at most this many: the page says so, and the work per request stays bounded.
+BULK_LIMIT = 1000
+
+
+@dataclass
+class BulkPlan:
+    """What one bulk step would do: the consequences that can take it, and why the others cannot."""
+
+    to: str
+    movable: list[Consequence]
+    refused: list[tuple[Consequence, str]]
+
+
+def bulk_plan(*, consequences: Iterable[Consequence], to: str, user) -> BulkPlan:
+    """Sort `consequences` (from a scoped read) into those `user` may move to `to` and those refused,
+    each with its reason (`step_refusal`). Reads nothing from the database."""
+    movable, refused = [], []
+    for consequence in consequences:
+        reason = step_refusal(user=user, consequence=consequence, to=to)
+        if reason:
+            refused.append((consequence, reason))
+        else:
+            movable.append(consequence)
+    return BulkPlan(to=to, movable=movable, refused=refused)
+
+
+@transaction.atomic
+def consequences_advance_bulk(*, ids: Iterable[int], to: str, user, note: str = "") -> list[Consequence]:
+    """Move every consequence of `ids` one step to `to` (approved, delivered or closed), all or none.
+
+    The rows are locked, then judged by the same rule as one step (`step_refusal`); a single refusal
+    refuses the whole request (ValidationError on ``status`` naming each), as does an id missing from
+    `user`'s scope, more than `BULK_LIMIT` ids, or closing without a note (on ``closure_note``).
+    Writes what the single steps write, with one UPDATE per column set whatever the number: the
+    timestamps, the owner (the approving user when there was none), the closure note, and the
+    deviations answered by closed corrective actions. Returns the consequences moved, as locked.
+    """
+    if to not in STEP_VERB:
+        raise ValueError(f"not a step: {to!r}")
+    wanted = set(ids)
+    if not wanted:
+        raise ValidationError({"status": "Choose at least one consequence."})
+    if len(wanted) > BULK_LIMIT:
+        raise ValidationError({"status": f"At most {BULK_LIMIT} consequences can be moved at once."})
+    if role_of(user) not in (Role.MANAGER, Role.ADMIN):
+        raise PermissionDenied(f"Only a manager or an admin may mark consequences {STEP_VERB[to]}.")
+    note = note.strip()
+    if to == ConsequenceStatus.CLOSED and not note:
+        raise ValidationError({"closure_note": "Say what was done before closing."})
+    locked = list(
+        scope_queryset(user, Consequence.objects.filter(pk__in=wanted))
+        .select_for_update(of=("self",))
+        .select_related("employee__user", "team__location", "location")
+        .order_by("pk")
+    )
+    if len(locked) != len(wanted):
+        raise PermissionDenied("Some of the consequences chosen are not in your scope.")
+    plan = bulk_plan(consequences=locked, to=to, user=user)
+    if plan.refused:
+        raise ValidationError(
+            {"status": [f"{c.get_action_display()} for {c.subject_label}: {why}" for c, why in plan.refused]}
+        )
+    now = timezone.now()
+    rows = Consequence.objects.filter(pk__in=wanted)
+    if to == ConsequenceStatus.APPROVED:
+        rows.filter(owner__isnull=True).update(owner=user)
+        rows.update(status=to, approved_at=now)
+    elif to == ConsequenceStatus.DELIVERED:
+        rows.update(status=to, delivered_at=now)
+    else:
+        rows.update(status=to, closed_at=now, closure_note=note)
+        # As one close does: a deviation is closed only by its corrective action.
+        Deviation.objects.filter(pk__in=[c.deviation_id for c in locked if c.deviation_id]).exclude(
+            status=DeviationStatus.CLOSED
+        ).update(status=DeviationStatus.CLOSED, closed_at=now)
+    return locked
 
 
 # --------------------------------------------------------------------------- overdue reminder

@@ -9,6 +9,7 @@ services move a consequence along proposed → approved → delivered → closed
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.http import QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -19,8 +20,16 @@ from organization.access import MANAGERS, employee_required, role_required
 from servicedesk.exports import csv_response, wants_csv
 
 from . import selectors
-from .forms import CloseForm, InboxFilterForm
-from .services import consequence_approve, consequence_close, consequence_deliver
+from .forms import BulkForm, CloseForm, InboxFilterForm
+from .services import (
+    BULK_LIMIT,
+    STEP_VERB,
+    bulk_plan,
+    consequence_approve,
+    consequence_close,
+    consequence_deliver,
+    consequences_advance_bulk,
+)
 
 INBOX_PAGE_SIZE = 25
 WALL_PAGE_SIZE = 24
@@ -49,26 +58,28 @@ def _next_url(request, consequence) -> str:
 # --- The inbox ------------------------------------------------------------------------------
 
 
+def _inbox_filters(request, data) -> InboxFilterForm:
+    return InboxFilterForm(
+        data,
+        locations=list(selectors.inbox_locations(request.user)),
+        rules=list(selectors.inbox_rules(request.user)),
+    )
+
+
 @role_required(*MANAGERS)
 def inbox(request):
-    filters = InboxFilterForm(request.GET, locations=list(selectors.inbox_locations(request.user)))
-    chosen = filters.cleaned_data if filters.is_valid() else {}
-    location_id = filters.location_id() if chosen else None
-    items = selectors.inbox_consequences(
-        request.user,
-        status=chosen.get("status", ""),
-        action=chosen.get("action", ""),
-        overdue=chosen.get("overdue", False),
-        location_id=location_id,
-    )
+    filter_form = _inbox_filters(request, request.GET)
+    filters = filter_form.filters()
+    items = selectors.inbox_consequences(request.user, filters=filters)
     if wants_csv(request):
         return csv_response(
             f"consequences-{timezone.localdate().isoformat()}",
             selectors.INBOX_CSV_HEADER,
             selectors.inbox_csv_rows(items.iterator(chunk_size=500)),
         )
+    filter_form.show_counts(selectors.inbox_facets(request.user, filters=filters))
     page = Paginator(items, INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
-    uncovered = selectors.uncovered_deviations(request.user, location_id=location_id)
+    uncovered = selectors.uncovered_deviations(request.user, location_id=filters.location_id)
     rows = [
         {"consequence": consequence, "can_act": selectors.may_act_on(request.user, consequence)}
         for consequence in page
@@ -77,13 +88,81 @@ def inbox(request):
         request,
         "consequences/inbox.html",
         {
-            "filters": filters,
+            "filters": filter_form,
             "page": page,
             "rows": rows,
+            "page_ids": ",".join(str(row["consequence"].pk) for row in rows),
+            "bulk_limit": BULK_LIMIT,
             "uncovered": list(uncovered[:UNCOVERED_SHOWN]),
             "uncovered_count": uncovered.count(),
             "query": _query_without(request, "page", "format"),
+            "filter_query": _query_without(request, "page", "format"),
             "here": request.get_full_path(),
+        },
+    )
+
+
+# --- Many consequences at once ----------------------------------------------------------------
+
+
+def _inbox_url(filter_query: str) -> str:
+    return reverse("consequences:inbox") + (f"?{filter_query}" if filter_query else "")
+
+
+@require_POST
+@role_required(*MANAGERS)
+def bulk(request):
+    """Approve, deliver or close many consequences: the first post shows what would happen and asks
+    for confirmation; the confirmation moves them all or none (`services.consequences_advance_bulk`)."""
+    form = BulkForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.non_field_errors()) or "Nothing was changed: choose again.")
+        return redirect(_inbox_url(QueryDict(request.POST.get("filters", "")[:2000]).urlencode()))
+    data = form.cleaned_data
+    filter_query = QueryDict(data["filters"]).urlencode()
+    note_error = ""
+    total = None
+    if data["which"] == "matching" and not data["confirm"]:
+        filters = _inbox_filters(request, QueryDict(data["filters"])).filters()
+        chosen, total = selectors.bulk_matching(request.user, filters=filters, limit=BULK_LIMIT)
+    else:
+        chosen = selectors.bulk_chosen(request.user, ids=data["chosen"])
+    if data["confirm"]:
+        try:
+            moved = consequences_advance_bulk(
+                ids=[c.pk for c in chosen], to=form.to, user=request.user, note=data["closure_note"]
+            )
+        except ValidationError as exc:
+            errors = exc.message_dict
+            note_error = " ".join(errors.get("closure_note", []))
+            if not note_error:
+                messages.error(
+                    request, "Nothing was changed: " + " ".join(errors.get("status", exc.messages))
+                )
+        else:
+            messages.success(request, f"{STEP_VERB[form.to].capitalize()} {selectors.count_phrase(moved)}.")
+            return redirect(_inbox_url(filter_query))
+    plan = bulk_plan(consequences=chosen, to=form.to, user=request.user)
+    refused: dict[str, list] = {}
+    for consequence, reason in plan.refused:
+        refused.setdefault(reason, []).append(consequence)
+    return render(
+        request,
+        "consequences/bulk_confirm.html",
+        {
+            "step": data["step"],
+            "verb": STEP_VERB[form.to],
+            "plan": plan,
+            "phrase": selectors.count_phrase(plan.movable),
+            "chosen_count": len(chosen),
+            "matching_total": total,
+            "bulk_limit": BULK_LIMIT,
+            "refused": sorted(refused.items(), key=lambda item: -len(item[1])),
+            "movable_ids": ",".join(str(c.pk) for c in plan.movable),
+            "filters": data["filters"],
+            "back": _inbox_url(filter_query),
+            "closure_note": data["closure_note"],
+            "note_error": note_error,
         },
     )
 
