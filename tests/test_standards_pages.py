@@ -1,7 +1,11 @@
+from datetime import date
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
 
-from standards.models import Acknowledgement, Status
+from standards.models import Acknowledgement, Standard, Status
+from standards.services import standard_acknowledge
 from tests import factories
 
 
@@ -60,3 +64,18 @@ def test_my_standards_query_count_is_fixed(client, staff, django_assert_max_num_
     client.force_login(staff)
     with django_assert_max_num_queries(8):
         assert client.get(reverse("standards:mine")).status_code == 200
+
+
+def test_the_standard_reads_its_target_and_dates_the_way_every_page_does(client, staff):
+    factories.StandardFactory(
+        code="QUICK", title="Answer quickly", target_rate=Decimal("92.50"), effective_from=date(2026, 8, 4)
+    )
+    client.force_login(staff)
+
+    assert "target 93%" in client.get(reverse("standards:mine")).content.decode()
+    detail = client.get(reverse("standards:detail", args=["QUICK"])).content.decode()
+    assert "target 93% of observations" in detail and "4 Aug 2026" in detail
+    standard_acknowledge(standard=Standard.objects.get(code="QUICK"), employee=staff.employee)
+    detail = client.get(reverse("standards:detail", args=["QUICK"])).content.decode()
+    today = date.today()
+    assert f"on {today.day} {today:%b %Y}." in detail
