@@ -73,10 +73,12 @@ class InboxFilterForm(forms.Form):
             counts = facets.get(facet, {})
             field = self.fields[name]
             field.choices = [
-                (value, f"{label} ({counts.get(_facet_key(facet, value), 0)})")
+                (value, f"{label} ({counts.get(_facet_key(facet, value), 0):,})")
                 for value, label in field.choices
             ]
-        self.fields["overdue"].label = f"Overdue only ({facets.get('overdue', {}).get(True, 0)})"
+        label = f"Overdue only ({facets.get('overdue', {}).get(True, 0):,})"
+        # The bound field copied the label when the form was cleaned: set both.
+        self.fields["overdue"].label = self["overdue"].label = label
 
 
 def _facet_key(facet: str, value: str):

@@ -431,10 +431,10 @@ def count_phrase(consequences: Iterable[Consequence]) -> str:
     total = sum(by_action.values())
     noun = "consequence" if total == 1 else "consequences"
     parts = [
-        f"{n} {ACTION_NOUNS[action][0 if n == 1 else 1]}"
+        f"{n:,} {ACTION_NOUNS[action][0 if n == 1 else 1]}"
         for action, n in sorted(by_action.items(), key=lambda item: (-item[1], item[0]))
     ]
-    return f"{total} {noun}: {', '.join(parts)}" if parts else f"{total} {noun}"
+    return f"{total:,} {noun}: {', '.join(parts)}" if parts else f"{total:,} {noun}"
 
 
 def uncovered_deviations(user, *, location_id: int | None = None) -> QuerySet[Deviation]:

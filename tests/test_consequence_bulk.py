@@ -299,13 +299,24 @@ def test_the_inbox_filters_by_kind_and_rule_with_counts(client, manager, locatio
     assert "Positive (recognition) (3)" in page and "Recognition (3)" in page
 
 
+def test_the_counts_stay_in_scope_and_count_the_overdue(client, manager, location_a, location_b):
+    proposed(location_a, due_on=TODAY - timedelta(days=2))
+    proposed(location_a)
+    proposed(location_b, due_on=TODAY - timedelta(days=2))
+    client.force_login(manager)
+    page = client.get(reverse("consequences:inbox")).content.decode()
+    assert "Overdue only (1)" in page and "Proposed (2)" in page and "Any kind (2)" in page
+    page = client.get(reverse("consequences:inbox"), {"overdue": "on"}).content.decode()
+    assert "Proposed (1)" in page and "Closed (0)" in page
+
+
 def test_the_inbox_offers_the_bulk_form_and_states_the_limit(client, manager, location_a):
     for _ in range(30):
         proposed(location_a)
     client.force_login(manager)
     page = client.get(reverse("consequences:inbox")).content.decode()
     assert 'form="bulk-form"' in page and "All 25 on this page" in page
-    assert "All 30 matching the filters" in page and "At most 1000 per confirmation" in page
+    assert "All 30 matching the filters" in page and "At most 1,000 per confirmation" in page
 
 
 # --- A fixed number of queries -----------------------------------------------------------------
