@@ -266,7 +266,7 @@ def test_each_figure_links_to_exactly_its_evidence(client, manager, location_a, 
         )
         # then the observations page counts exactly the 25 behind it
         evidence = client.get(reverse("measurement:observations"), query)
-        assert evidence.status_code == 200 and evidence.context["counts"]["observations"] == 25
+        assert evidence.status_code == 200 and evidence.context["counts"].observations == 25
 
 
 def test_a_manager_sees_other_locations_anonymously_everywhere(client, manager, location_b, march):
@@ -374,7 +374,17 @@ def test_the_page_opens_on_the_rolling_period_stated_in_words(client, manager, l
     assert (row.label, row.observations, row.passed, row.rank) == ("Alpha Street", 27, 22, 1)
     assert row.evidence_params == {"from": "2025-03-04", "to": "2025-04-02", "location": str(location_a.pk)}
     evidence = client.get(reverse("measurement:observations"), row.evidence_params)
-    assert evidence.context["counts"]["observations"] == 27
+    assert evidence.context["counts"].observations == 27
+    # the same for one standard, from the location × standard day scorecards
+    (row,) = client.get(PAGE, {"standard": april_2nd.pk}).context["rows"]
+    assert row.evidence_params == {
+        "from": "2025-03-04",
+        "to": "2025-04-02",
+        "standard": str(april_2nd.pk),
+        "location": str(location_a.pk),
+    }
+    evidence = client.get(reverse("measurement:observations"), row.evidence_params)
+    assert (row.observations, evidence.context["counts"].observations) == (27, 27)
     # the calendar periods are still offered: April, two days old, has too little evidence to rank
     assert '<option value="month"' in body
     april = client.get(PAGE, {"period_kind": "month", "period_start": "2025-04-01"})
