@@ -359,7 +359,7 @@ def verification_pending(user) -> QuerySet[Completion]:
 # --- CSV exports ("Download CSV" on the matrix and the verification queue) --------------------
 
 # The matrix in "long" form: one row per employee × course required of them (cells the page
-# shows as "·", not required, have no row), so a spreadsheet can filter and pivot it.
+# leaves blank, not required, have no row), so a spreadsheet can filter and pivot it.
 MATRIX_CSV_HEADER = (
     "employee",
     "employee_number",
