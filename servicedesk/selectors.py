@@ -25,6 +25,7 @@ from gap_analysis.selectors import (
     heatmap_touchpoints,
 )
 from measurement.models import Deviation, DeviationStatus, QuarantinedRow
+from measurement.selectors import common as measurement_common
 from measurement.selectors.evidence import ObservationFilter, observations_behind
 from measurement.selectors.rolling import RollingPeriod
 from organization.models import Employee
@@ -67,10 +68,11 @@ def share(part: int, whole: int) -> str:
     return f"{part} of {whole}" if whole else "0"
 
 
-def program_figures(user, *, period: RollingPeriod) -> list[Figure]:
+def program_figures(user, *, period: RollingPeriod | None = None) -> list[Figure]:
     """The six cards of the program health page: figure, caption, link, and details that link on.
-    Evidence is counted over `period` (ending today), exactly as the observations page it links
-    to lists it."""
+    Evidence is counted over `period` (default: the rolling period ending on the dashboards' day),
+    exactly as the observations page it links to lists it."""
+    period = period or RollingPeriod.ending(measurement_common.dashboard_today())
     today = period.last
     is_admin = user.is_staff  # may open the Django admin, where touchpoints and standards live
 

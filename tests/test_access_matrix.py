@@ -220,6 +220,7 @@ def sided_query(name: str, expect: Callable[[str], dict], param: str, attribute:
 PAGES: list[Page] = [
     # The landing page and accounts.
     Page("home", signed_in()),
+    Page("attention", managers()),
     Page("login", public()),
     Page("password_change", signed_in()),
     Page("password_change_done", signed_in()),
