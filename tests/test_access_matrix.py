@@ -338,6 +338,9 @@ POSTS: list[Page] = [
         method="post",
         data={"closure_note": "Coached on the greeting."},
     ),
+    # Without "confirm" it shows what would happen; the ids it may act on are each manager's own
+    # (outside scope: 404, see tests/test_consequence_bulk.py).
+    Page("consequences:bulk", managers(), method="post", data={"step": "approve", "which": "matching"}),
 ]
 # POST-only endpoints answer GET with 405, whoever asks: nothing to read there.
 POST_ONLY = {
@@ -350,6 +353,7 @@ POST_ONLY = {
     "consequences:approve",
     "consequences:deliver",
     "consequences:close",
+    "consequences:bulk",
 }
 
 
