@@ -220,7 +220,7 @@ def manager_records_evaluation(page: Page, screenshot) -> None:
     expect(result).to_contain_text("A critical item failed, so the evaluation fails whatever the score.")
     deviations = page.locator("section").filter(has=page.get_by_role("heading", name="Deviations"))
     expect(deviations).to_contain_text("1 failed non-negotiable standard became a deviation.")
-    expect(deviations.locator(".list-group-item")).to_contain_text("GRT-01 Greet every customer")
+    expect(deviations.locator(".list-group-item")).to_contain_text("Greet every customer (GRT-01)")
     screenshot(page, "evaluation-result")
 
 
@@ -229,7 +229,7 @@ def manager_reads_dashboard(page: Page, screenshot) -> None:
     # Three items, two passed: 67%, n = 3. Wilson 95% interval for 2 of 3: 20.8% to 93.9%.
     pass_card = page.locator("section.figure-card").filter(has=page.get_by_role("heading", name="Pass rate"))
     expect(pass_card.locator(".figure-value")).to_have_text("67%")
-    expect(pass_card).to_contain_text("n = 3 observations · 95% interval 21–94%")
+    expect(pass_card).to_contain_text("n = 3 observations · Wilson 95% interval 21–94%")
     deviations_card = page.locator("section.figure-card").filter(
         has=page.get_by_role("heading", name="Deviations")
     )
@@ -237,8 +237,9 @@ def manager_reads_dashboard(page: Page, screenshot) -> None:
     expect(table_cell(page, "table.scorecard-table", "Alpha Street", "Pass rate")).to_have_text("67% (n = 3)")
     expect(table_cell(page, "table.scorecard-table", "Alpha Street", "Deviations")).to_have_text("1")
     heatmap = page.locator("table.heatmap")
-    expect(heatmap.locator("thead")).to_contain_text("GRT-01")
-    expect(table_cell(page, "table.heatmap", "Alpha Street", "GRT-01")).to_contain_text("0%n = 1")
+    # Columns are named by the standard's title; its code is in the tooltip.
+    expect(heatmap.locator("thead")).to_contain_text("Greet")
+    expect(table_cell(page, "table.heatmap", "Alpha Street", "Greet")).to_contain_text("0%n = 1")
     screenshot(page, "scorecards")
 
     main_nav(page).get_by_role("link", name="Consistency").click()
