@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 
 from measurement.models import Feedback
+from organization.formatting import day
 from organization.models import Location
 from touchpoints.models import Touchpoint
 
@@ -65,7 +66,7 @@ class Assessment(models.Model):
 
     def __str__(self) -> str:
         where = self.location.code if self.location_id else "all locations"
-        return f"{self.touchpoint} ({where}), {self.assessed_on:%d %b %Y}"
+        return f"{self.touchpoint} ({where}), {day(self.assessed_on)}"
 
 
 class Dimension(models.TextChoices):

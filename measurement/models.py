@@ -6,6 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
 
+from organization.formatting import day
 from organization.models import Employee, Location, Team
 from organization.validators import validate_text, validate_timestamp
 from standards.models import Standard
@@ -77,7 +78,7 @@ class Evaluation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_method_display()} at {self.location.code}, {self.evaluated_at:%d %b %Y}"
+        return f"{self.get_method_display()} at {self.location.code}, {day(self.evaluated_at)}"
 
     def clean(self) -> None:
         if self.critical_failed and self.passed:
@@ -180,7 +181,9 @@ class Observation(models.Model):
 
     def __str__(self) -> str:
         verdict = "passed" if self.passed else "failed"
-        return f"{self.standard.code} {verdict} at {self.location.code}, {self.observed_at:%d %b %Y %H:%M}"
+        return (
+            f"{self.standard.code} {verdict} at {self.location.code}, {day(self.observed_at, with_time=True)}"
+        )
 
     def save(self, *args, **kwargs):
         # Evidence is never edited in place: a correction is recorded as a new observation.
@@ -277,7 +280,7 @@ class Feedback(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Feedback on {self.touchpoint} at {self.location.code}, {self.submitted_at:%d %b %Y}"
+        return f"Feedback on {self.touchpoint} at {self.location.code}, {day(self.submitted_at)}"
 
     def clean(self) -> None:
         errors = {}
@@ -388,7 +391,7 @@ class Scorecard(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_period_kind_display()} from {self.period_start}: {self.get_grain_display()} {self.grain_key}"
+        return f"{self.get_period_kind_display()} from {day(self.period_start)}: {self.get_grain_display()} {self.grain_key}"
 
     def clean(self) -> None:
         if self.passed is not None and self.observations is not None and self.passed > self.observations:
@@ -433,7 +436,7 @@ class Deviation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Deviation of {self.standard.code} at {self.location.code}, {self.detected_at:%d %b %Y}"
+        return f"Deviation of {self.standard.code} at {self.location.code}, {day(self.detected_at)}"
 
     def clean(self) -> None:
         if self.status == DeviationStatus.CLOSED and self.closed_at is None:

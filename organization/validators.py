@@ -18,6 +18,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from .formatting import day
+
 # --- text ------------------------------------------------------------------------------------
 
 
@@ -71,15 +73,14 @@ def timestamp_problem(
     """Why `value` (aware) lies outside the accepted window, or None.
 
     Pass `earliest`/`latest` when checking many values, to compute the bounds once, and `shown`
-    to quote the value as it was sent.
+    to quote the value as it was sent (else it reads in words: '4 Aug 2026 14:05').
     """
-    shown = shown or value.isoformat()
     earliest = earliest if earliest is not None else earliest_timestamp()
     latest = latest if latest is not None else latest_timestamp()
     if value < earliest:
-        return f"{shown} is before {earliest_date().isoformat()}, the earliest date accepted."
+        return f"{shown or day(value, with_time=True)} is before {day(earliest_date())}, the earliest date accepted."
     if value > latest:
-        return f"{shown} is in the future."
+        return f"{shown or day(value, with_time=True)} is in the future."
     return None
 
 
@@ -96,9 +97,9 @@ def date_problem(value: date, *, future: bool = True) -> str | None:
     """Why `value` is not a plausible date, or None: before INTAKE_EARLIEST, or (unless `future`
     is allowed) after today."""
     if value < earliest_date():
-        return f"{value.isoformat()} is before {earliest_date().isoformat()}, the earliest date accepted."
+        return f"{day(value)} is before {day(earliest_date())}, the earliest date accepted."
     if not future and value > timezone.localdate():
-        return f"{value.isoformat()} is in the future."
+        return f"{day(value)} is in the future."
     return None
 
 
@@ -114,11 +115,9 @@ def validate_hire_date(value) -> None:
     if not isinstance(value, date):
         return
     if value < HIRED_EARLIEST:
-        raise ValidationError(
-            f"{value.isoformat()} is before {HIRED_EARLIEST.year}.", code="implausible_date"
-        )
+        raise ValidationError(f"{day(value)} is before {HIRED_EARLIEST.year}.", code="implausible_date")
     if value > timezone.localdate() + HIRED_AHEAD:
-        raise ValidationError(f"{value.isoformat()} is more than a year ahead.", code="implausible_date")
+        raise ValidationError(f"{day(value)} is more than a year ahead.", code="implausible_date")
 
 
 HIRED_EARLIEST = date(1900, 1, 1)

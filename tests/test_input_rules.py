@@ -6,7 +6,7 @@ text PostgreSQL cannot store (NUL, lone surrogates), lists or objects where one 
 and "contact me" without any contact details.
 """
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -20,10 +20,18 @@ from rest_framework.test import APIClient
 
 from measurement.models import Evaluation, Feedback, Observation
 from measurement.services.intake import evaluation_record, feedback_ingest, observations_ingest
+from measurement.templatetags import servicedesk_format
+from organization.formatting import day
 from organization.models import Location, Role
 from organization.resources import LocationResource
 from organization.services import employee_sync_groups
-from organization.validators import decimal_problem, text_problem
+from organization.validators import (
+    decimal_problem,
+    text_problem,
+    validate_date,
+    validate_hire_date,
+    validate_timestamp,
+)
 from standards.models import Comparator, MeasureKind
 from tests import factories
 from training.services import completion_log
@@ -98,7 +106,7 @@ def refused(field, values, ingest=observations_ingest, row=passed_obs):
 )
 def test_an_observation_dated_before_the_earliest_day_is_refused(world, moment):
     message = refused("observed_at", {"passed": "true", "observed_at": moment})
-    assert "before 2000-01-01, the earliest date accepted." in message
+    assert "before 1 Jan 2000, the earliest date accepted." in message
 
 
 def test_the_earliest_day_comes_from_the_setting(world, settings):
@@ -173,8 +181,8 @@ def completion_world(db):
 @pytest.mark.parametrize(
     ("completed_on", "message"),
     [
-        (date(1990, 6, 1), "1990-06-01 is before 2000-01-01, the earliest date accepted."),
-        (date(1, 1, 1), "0001-01-01 is before 2000-01-01, the earliest date accepted."),
+        (date(1990, 6, 1), "1 Jun 1990 is before 1 Jan 2000, the earliest date accepted."),
+        (date(1, 1, 1), "1 Jan 0001 is before 1 Jan 2000, the earliest date accepted."),
         (date.today() + timedelta(days=2), "A completion cannot be dated in the future."),
     ],
 )
@@ -429,7 +437,7 @@ def test_the_completion_form_shows_the_earliest_date_next_to_the_field(client, s
     )
     assert response.status_code == 200
     assert response.context["form"].errors == {
-        "completed_on": ["1990-06-01 is before 2000-01-01, the earliest date accepted."]
+        "completed_on": ["1 Jun 1990 is before 1 Jan 2000, the earliest date accepted."]
     }
     assert not staff.employee.completions.exists()
 
@@ -444,6 +452,37 @@ def test_a_hire_date_every_deadline_is_counted_from_must_be_plausible(db, hired_
     with pytest.raises(ValidationError) as caught:
         employee.full_clean()
     assert message in caught.value.message_dict["hired_on"][0]
+
+
+@pytest.mark.parametrize(
+    ("validator", "value", "message"),
+    [
+        (validate_date, date(1999, 8, 4), "4 Aug 1999 is before 1 Jan 2000, the earliest date accepted."),
+        (
+            validate_timestamp,
+            datetime(1999, 8, 4, 9, 5),
+            "4 Aug 1999 09:05 is before 1 Jan 2000, the earliest date accepted.",
+        ),
+        (validate_hire_date, date(1899, 12, 31), "31 Dec 1899 is before 1900."),
+    ],
+)
+def test_a_validation_message_names_the_date_in_words(validator, value, message):
+    with pytest.raises(ValidationError) as caught:
+        validator(value)
+    assert caught.value.messages == [message]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [date(2026, 8, 4), date(1, 1, 1), datetime(2026, 7, 31, 23, 30, tzinfo=UTC), None, "2026-08-04"],
+)
+def test_dates_in_python_text_read_as_the_day_filter_shows_them(value):
+    assert day(value) == servicedesk_format.day(value)
+
+
+def test_a_time_in_words_is_read_in_the_local_time_zone():
+    assert day(datetime(2026, 7, 31, 23, 30, tzinfo=UTC), with_time=True) == "1 Aug 2026 00:30"
+    assert day(date(2026, 8, 4), with_time=True) == "4 Aug 2026"
 
 
 # --- day counts that dates are computed from --------------------------------------------------

@@ -228,7 +228,7 @@ def test_gap_analysis_models_read_well_as_text(location_a):
     rating = factories.RatingFactory(assessment=local, dimension=Dimension.PEOPLE, current=2, target=4)
 
     assert str(CustomerExpectation.objects.get(name="Courtesy")) == "Courtesy"
-    assert str(local) == "Checkout till (AAA-01), 03 Feb 2025"
-    assert str(everywhere) == "Checkout till (all locations), 03 Feb 2025"
-    assert str(rating) == "Checkout till (AAA-01), 03 Feb 2025 · People: 2 → 4 (gap 2)"
+    assert str(local) == "Checkout till (AAA-01), 3 Feb 2025"
+    assert str(everywhere) == "Checkout till (all locations), 3 Feb 2025"
+    assert str(rating) == "Checkout till (AAA-01), 3 Feb 2025 · People: 2 → 4 (gap 2)"
     assert str(factories.ActionItemFactory(rating=rating, title="Open a second till")) == "Open a second till"

@@ -406,15 +406,15 @@ def test_measurement_models_read_well_as_text(location_a):
     touchpoint = factories.TouchpointFactory(name="Checkout till")
 
     evaluation = factories.EvaluationFactory(location=location_a, evaluated_at=NOON)
-    assert str(evaluation) == "Mystery shop at AAA-01, 03 Feb 2025"
+    assert str(evaluation) == "Mystery shop at AAA-01, 3 Feb 2025"
     failed = factories.ObservationFactory(
         standard=standard, location=location_a, observed_at=NOON, passed=False
     )
-    assert str(failed) == "GREET-01 failed at AAA-01, 03 Feb 2025 12:00"
+    assert str(failed) == "GREET-01 failed at AAA-01, 3 Feb 2025 12:00"
     answer = factories.FeedbackFactory(touchpoint=touchpoint, location=location_a, submitted_at=NOON)
-    assert str(answer) == "Feedback on Checkout till at AAA-01, 03 Feb 2025"
+    assert str(answer) == "Feedback on Checkout till at AAA-01, 3 Feb 2025"
     scorecard = factories.ScorecardFactory(location=location_a, period_start=date(2025, 2, 1))
-    assert str(scorecard) == f"Month from 2025-02-01: Location location={location_a.pk}"
+    assert str(scorecard) == f"Month from 1 Feb 2025: Location location={location_a.pk}"
     found = deviation(location_a, detected_at=NOON)
     found.save()
-    assert str(found) == f"Deviation of {found.standard.code} at AAA-01, 03 Feb 2025"
+    assert str(found) == f"Deviation of {found.standard.code} at AAA-01, 3 Feb 2025"

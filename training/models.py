@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from organization.formatting import day
 from organization.models import Employee, Location, Role, Team, code_validator
 from organization.validators import validate_date, validate_text
 from standards.models import Standard
@@ -162,7 +163,7 @@ class Assignment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.course.title} for {self.employee}, due {self.due_on:%d %b %Y}"
+        return f"{self.course.title} for {self.employee}, due {day(self.due_on)}"
 
     def clean(self) -> None:
         if self.assigned_on and self.due_on and self.due_on < self.assigned_on:
@@ -233,7 +234,7 @@ class Completion(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.employee} completed {self.course.code} on {self.completed_on:%d %b %Y}"
+        return f"{self.employee} completed {self.course.code} on {day(self.completed_on)}"
 
     def clean(self) -> None:
         errors = {}
