@@ -68,7 +68,7 @@ def test_each_p_is_rated_once_per_assessment(assessment):
     factories.RatingFactory(assessment=assessment, dimension=Dimension.PEOPLE)
     again = factories.RatingFactory.build(assessment=assessment, dimension=Dimension.PEOPLE)
 
-    assert_invalid(again, "__all__", "Rating with this Assessment and Dimension already exists.")
+    assert_invalid(again, "__all__", "Rating of a P with this Assessment and Dimension already exists.")
     assert_db_rejects(again, "rating_once_per_dimension", "gap_analysis_rating.assessment_id")
 
 
