@@ -807,5 +807,5 @@ def test_figures_are_formatted_with_their_sample_size(value, expected):
 
 
 def test_an_nps_shows_its_interval_and_n(month):
-    assert fmt.nps_summary(month["a"]) == "+32 (n = 50; 95% interval +10 to +51)"
-    assert fmt.pass_summary(month["a"]) == "82% (n = 140; 95% interval 75–88%)"
+    assert fmt.nps_summary(month["a"]) == "+32 (n = 50; adjusted-Wald 95% interval +10 to +51)"
+    assert fmt.pass_summary(month["a"]) == "82% (n = 140; Wilson 95% interval 75–88%)"

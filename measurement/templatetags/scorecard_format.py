@@ -21,7 +21,7 @@ from django import template
 from measurement import selectors
 from measurement.models import Grain
 from measurement.selectors.common import TARGET_TOLERANCE
-from measurement.templatetags.servicedesk_format import DASH, NO_DATA, signed
+from measurement.templatetags.servicedesk_format import DASH, NO_DATA, nps_summary
 
 register = template.Library()
 
@@ -115,15 +115,8 @@ def evidence_words(scorecard) -> str:
     return EVIDENCE_WORDS[evidence_status(scorecard)]
 
 
-@register.filter
-def nps_interval(figures) -> str:
-    """NPS with its n and, where known, its adjusted-Wald 95 % interval."""
-    if figures is None or figures.nps is None or not figures.nps_n:
-        return f"{NO_DATA} (n = 0)"
-    text = f"{signed(figures.nps)} (n = {figures.nps_n:,}"
-    if figures.nps_low is not None and figures.nps_high is not None:
-        text += f"; adjusted-Wald 95% interval {signed(figures.nps_low)} to {signed(figures.nps_high)}"
-    return text + ")"
+# The NPS with its n and its adjusted-Wald interval, under the name these templates use.
+register.filter("nps_interval", nps_summary)
 
 
 @register.filter

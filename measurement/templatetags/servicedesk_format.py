@@ -3,9 +3,9 @@
     {% load servicedesk_format %}
     {{ row.pass_rate|percent_n:row.observations }}     82% (n = 140)
     {{ row.pass_rate_low|interval:row.pass_rate_high }} 74–88%
-    {{ row|pass_summary }}                              82% (n = 140; 95% interval 74–88%)
+    {{ row|pass_summary }}                              82% (n = 140; Wilson 95% interval 74–88%)
     {{ row.csat|percentage_n:row.csat_n }}              91% (n = 64)
-    {{ row|nps_summary }}                               +32 (n = 210; 95% interval +20 to +44)
+    {{ row|nps_summary }}                               +32 (n = 210; adjusted-Wald 95% interval +20 to +44)
     {{ observations|count }}                            1,400
     {{ action.due_on|day }}                             4 Aug 2026
 
@@ -193,18 +193,19 @@ def pass_summary(figures) -> str:
         return f"{NO_DATA} ({_n(0)})"
     return (
         f"{percent(figures.pass_rate)} ({_n(figures.observations)}; "
-        f"95% interval {interval(figures.pass_rate_low, figures.pass_rate_high)})"
+        f"Wilson 95% interval {interval(figures.pass_rate_low, figures.pass_rate_high)})"
     )
 
 
 @register.filter
 def nps_summary(figures) -> str:
-    """NPS with its n and, where known, its 95 % interval: '+32 (n = 210; 95% interval +20 to +44)'."""
+    """NPS with its n and, where known, its interval, named by its method:
+    '+32 (n = 210; adjusted-Wald 95% interval +20 to +44)'."""
     if figures is None or figures.nps is None or not figures.nps_n:
         return f"{NO_DATA} ({_n(0)})"
     text = f"{signed(figures.nps)} ({_n(figures.nps_n)}"
     if figures.nps_low is not None and figures.nps_high is not None:
-        text += f"; 95% interval {signed(figures.nps_low)} to {signed(figures.nps_high)}"
+        text += f"; adjusted-Wald 95% interval {signed(figures.nps_low)} to {signed(figures.nps_high)}"
     return text + ")"
 
 
