@@ -42,6 +42,24 @@ def test_staff_lands_on_their_own_page(client, staff, home_url):
     assert "Program health" not in body
 
 
+def test_staff_home_says_when_to_renew_a_current_course_and_no_due_date_beside_it(client, staff, home_url):
+    today = timezone.localdate()
+    course = factories.CourseFactory(title="Till safety", refresher_interval_days=365)
+    # Due weeks ago and done since: current, so the date that matters is the renewal.
+    factories.AssignmentFactory(
+        employee=staff.employee, course=course, assigned_on=today - timedelta(days=60), due_on=today - timedelta(days=30)
+    )
+    completion = factories.CompletionFactory(
+        employee=staff.employee, course=course, status=CompletionStatus.VERIFIED, completed_on=today - timedelta(days=40)
+    )
+    client.force_login(staff)
+    body = client.get(home_url).content.decode()
+    training = body[body.index('id="training-heading"') :]
+    assert "Current" in training
+    assert f"renew by {completion.expires_on.day} {completion.expires_on:%b %Y}" in training
+    assert "Due" not in training
+
+
 def test_staff_who_acknowledged_sees_they_are_up_to_date(client, staff, home_url):
     standard = factories.StandardFactory()
     factories.AcknowledgementFactory(employee=staff.employee, standard=standard)
