@@ -19,6 +19,7 @@ from measurement.models import Grain, Scorecard
 from measurement.selectors.rolling import RollingPeriod
 from measurement.services.rollup import scorecards_rollup
 from measurement.templatetags import scorecard_format as fmt
+from measurement.templatetags.servicedesk_format import signed
 from tests import factories
 
 SCORECARDS = reverse("measurement:scorecards")
@@ -334,7 +335,7 @@ def test_nps_and_pass_rate_intervals_name_their_method(client, admin, location_a
     client.force_login(admin)
     body = client.get(SCORECARDS, {"location": location_a.pk}).content.decode()
     nps = stats.nps(20, 10, 30)
-    assert f"adjusted-Wald 95% interval {fmt.signed(nps.low)} to {fmt.signed(nps.high)}" in body
+    assert f"adjusted-Wald 95% interval {signed(nps.low)} to {signed(nps.high)}" in body
     assert "Wilson 95% interval" in body
 
 
