@@ -47,10 +47,16 @@ def test_staff_home_says_when_to_renew_a_current_course_and_no_due_date_beside_i
     course = factories.CourseFactory(title="Till safety", refresher_interval_days=365)
     # Due weeks ago and done since: current, so the date that matters is the renewal.
     factories.AssignmentFactory(
-        employee=staff.employee, course=course, assigned_on=today - timedelta(days=60), due_on=today - timedelta(days=30)
+        employee=staff.employee,
+        course=course,
+        assigned_on=today - timedelta(days=60),
+        due_on=today - timedelta(days=30),
     )
     completion = factories.CompletionFactory(
-        employee=staff.employee, course=course, status=CompletionStatus.VERIFIED, completed_on=today - timedelta(days=40)
+        employee=staff.employee,
+        course=course,
+        status=CompletionStatus.VERIFIED,
+        completed_on=today - timedelta(days=40),
     )
     client.force_login(staff)
     body = client.get(home_url).content.decode()
