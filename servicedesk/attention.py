@@ -40,6 +40,7 @@ from measurement.selectors.common import dashboard_locations, dashboard_teams, p
 from measurement.selectors.evidence import span_label
 from measurement.selectors.rolling import RollingPeriod, rolling_scorecards
 from measurement.services.rollup import period_start
+from measurement.templatetags.servicedesk_format import count, percent
 from organization.models import Employee, Location, Team
 from organization.scope import scope_queryset
 from standards.selectors import standards_unacknowledged_by_outer_employee
@@ -69,7 +70,7 @@ RULE_WORDS = {
 
 
 def _pct(proportion: float) -> str:
-    return f"{100 * proportion:.0f}%"
+    return percent(proportion)
 
 
 def _counted(n: int, singular: str, plural: str = "") -> str:
@@ -139,7 +140,7 @@ class Subject:
         card = self.scorecard
         if not self.observations:
             return "no observations in the period"
-        rate = f"{_pct(card.pass_rate)} passed (n = {card.observations})"
+        rate = f"{_pct(card.pass_rate)} passed (n = {count(card.observations)})"
         if not self.enough_evidence:
             return f"too little evidence: {rate}, fewer than {settings.MIN_EVIDENCE}"
         return rate
@@ -372,7 +373,7 @@ def _judge_trend(subject: Subject) -> None:
         {"period_kind": PeriodKind.WEEK, "period_start": last.start.isoformat(), **subject.params},
     )
     text = (
-        f"week of {last.start.day} {last.start:%b}: {_pct(last.rate)} passed (n = {last.observations}), "
+        f"week of {last.start.day} {last.start:%b}: {_pct(last.rate)} passed (n = {count(last.observations)}), "
         f"{{}} the weekly centre line of {_pct(chart.centre)} ({words})"
     )
     if last.rate < chart.centre:

@@ -28,6 +28,7 @@ from measurement.models import Deviation, DeviationStatus, QuarantinedRow
 from measurement.selectors import common as measurement_common
 from measurement.selectors.evidence import ObservationFilter, observations_behind
 from measurement.selectors.rolling import RollingPeriod
+from measurement.templatetags.servicedesk_format import count
 from organization.models import Employee
 from organization.scope import scope_queryset
 from standards.models import Standard, Status
@@ -143,7 +144,7 @@ def program_figures(user, *, period: RollingPeriod | None = None) -> list[Figure
     actions_url = reverse("gap_analysis:action-list")
     inbox = reverse("consequences:inbox")
     pass_rate = (
-        f"{100 * in_period['passed'] / in_period['total']:.0f}% passed (n = {in_period['total']})"
+        f"{100 * in_period['passed'] / in_period['total']:.0f}% passed (n = {count(in_period['total'])})"
         if in_period["total"]
         else f"no observations in the {period.label}"
     )
