@@ -14,6 +14,7 @@ APP_ORDER = (
     "training",
     "measurement",
     "consequences",
+    "cases",
     "organization",
     "auth",
 )

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "training",
     "measurement",
     "consequences",
+    "cases",
 ]
 
 MIDDLEWARE = [

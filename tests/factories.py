@@ -253,3 +253,13 @@ class ConsequenceFactory(factory.django.DjangoModelFactory):
     action = Action.COACHING
     polarity = Polarity.NEGATIVE
     summary = "Coaching on greeting customers"
+
+
+class CaseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "cases.Case"
+
+    title = factory.Sequence(lambda n: f"Customer problem {n}")
+    origin = "in_person"
+    location = factory.SubFactory(LocationFactory)
+    opened_at = factory.LazyFunction(timezone.now)
