@@ -66,7 +66,7 @@ class CaseAdmin(admin.ModelAdmin):
     list_filter = ["status", "severity", "origin", "location"]
     search_fields = ["title", "description", "external_id"]
     autocomplete_fields = ["location", "touchpoint", "team", "owner", "logged_by"]
-    raw_id_fields = ["feedback", "follow_up_feedback", "action"]
+    raw_id_fields = ["feedback", "action"]
     readonly_fields = ["follow_up_token", "escalation_level"]
     date_hierarchy = "opened_at"
     inlines = [CaseEventInline]

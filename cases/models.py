@@ -270,16 +270,18 @@ class Case(models.Model):
     )
     follow_up_token = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
     follow_up_sent_at = models.DateTimeField(null=True, blank=True)
-    follow_up_feedback = models.OneToOneField(
-        Feedback,
-        on_delete=models.SET_NULL,
+    # The follow-up survey after resolution is the case's own, not a touchpoint rating: it does not count in CSAT/NPS.
+    follow_up_answered_at = models.DateTimeField(null=True, blank=True)
+    follow_up_csat = models.PositiveSmallIntegerField(
+        "follow-up satisfaction (1–5)",
         null=True,
         blank=True,
-        related_name="follow_up_of",
-        help_text="The customer's answer to the follow-up survey after resolution.",
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
+        help_text="The customer's answer to 'How satisfied are you with how we handled it?'.",
     )
+    follow_up_comment = models.TextField(blank=True, validators=[validate_text])
     recovered = models.BooleanField(
-        null=True, blank=True, help_text="The customer's follow-up answer was happy (CSAT 4–5 or NPS 9–10)."
+        null=True, blank=True, help_text="The customer's follow-up answer was happy (satisfaction 4–5)."
     )
     external_id = models.CharField(
         max_length=100, unique=True, null=True, blank=True, validators=[validate_text]

@@ -35,6 +35,51 @@ class Location(models.Model):
         return f"{self.name} ({self.code})"
 
 
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
+class OpeningHours(models.Model):
+    """When a location is open on one day of the week, in the organisation's time zone.
+
+    SLA clocks count only these hours. A location with no opening hours at all is open around the
+    clock (a contact centre, a website); a day without a row is a closed day.
+    """
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="opening_hours")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    opens_at = models.TimeField()
+    closes_at = models.TimeField(help_text="Must be after opening time (no hours past midnight).")
+
+    class Meta:
+        ordering = ["location", "weekday"]
+        verbose_name_plural = "opening hours"
+        constraints = [
+            models.UniqueConstraint(fields=["location", "weekday"], name="opening_hours_one_per_weekday"),
+            models.CheckConstraint(
+                condition=models.Q(closes_at__gt=models.F("opens_at")), name="opening_hours_close_after_open"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(weekday__gte=0, weekday__lte=6), name="opening_hours_weekday_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.location.code} {self.get_weekday_display()} {self.opens_at:%H:%M}–{self.closes_at:%H:%M}"
+        )
+
+    def clean(self) -> None:
+        if self.opens_at and self.closes_at and self.closes_at <= self.opens_at:
+            raise ValidationError({"closes_at": "Closing time must be after opening time."})
+
+
 class Team(models.Model):
     name = models.CharField(max_length=120)
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="teams")
