@@ -135,17 +135,20 @@ def _check_may_manage(user, case: Case) -> None:
 
 
 @transaction.atomic
-def case_transition(*, case: Case, to: str, user, note: str = "", summary: str = "") -> Case:
+def case_transition(
+    *, case: Case, to: str, user, note: str = "", summary: str = "", at: datetime | None = None
+) -> Case:
     """Move a case to status `to`, or raise ValidationError saying why it cannot go there.
 
     Resolving needs a `summary` of what was done for the customer. Leaving *new* counts as the
-    acknowledgement, whatever the next status is.
+    acknowledgement, whatever the next status is. `at` dates the change (default now); only the demo
+    writes history in the past.
     """
     locked = _locked(case)
     _check_may_manage(user, locked)
     if refusal := transition_refusal(locked.status, to):
         raise ValidationError({"status": refusal})
-    now = timezone.now()
+    now = at or timezone.now()
     previous = locked.status
     if previous == CaseStatus.NEW:
         locked.acknowledged_at = now
@@ -174,8 +177,10 @@ def case_transition(*, case: Case, to: str, user, note: str = "", summary: str =
 
 
 @transaction.atomic
-def case_assign(*, case: Case, owner: Employee, user, note: str = "") -> Case:
-    """Hand a case over to another person, who must work where the case is (or manage it)."""
+def case_assign(*, case: Case, owner: Employee, user, note: str = "", at: datetime | None = None) -> Case:
+    """Hand a case over to another person, who must work where the case is (or manage it).
+
+    `at` dates the hand-over (default now), as in `case_transition`."""
     locked = _locked(case)
     _check_may_manage(user, locked)
     works_there = (
@@ -191,16 +196,21 @@ def case_assign(*, case: Case, owner: Employee, user, note: str = "") -> Case:
     locked.owner = owner
     locked.save(update_fields=["owner", "updated_at"])
     event_record(
-        case=locked, kind=EventKind.ASSIGNED, user=user, text=note.strip(), recipient=owner.full_name
+        case=locked,
+        kind=EventKind.ASSIGNED,
+        user=user,
+        text=note.strip(),
+        recipient=owner.full_name,
+        at=at,
     )
     return locked
 
 
 @transaction.atomic
-def case_note_add(*, case: Case, user, text: str) -> CaseEvent:
-    """An internal note on the timeline (never shown to the customer)."""
+def case_note_add(*, case: Case, user, text: str, at: datetime | None = None) -> CaseEvent:
+    """An internal note on the timeline (never shown to the customer); `at` dates it (default now)."""
     if not text.strip():
         raise ValidationError({"text": "Write the note before adding it."})
     if not scope_queryset(user, Case.objects.filter(pk=case.pk)).exists():
         raise PermissionDenied("This case is outside your scope.")
-    return event_record(case=_locked(case), kind=EventKind.NOTE, user=user, text=text.strip())
+    return event_record(case=_locked(case), kind=EventKind.NOTE, user=user, text=text.strip(), at=at)
