@@ -176,10 +176,10 @@ class ActionItemAdmin(admin.ModelAdmin):
     )
     search_fields = ("title", "description", "customer_summary", "closure_note")
     date_hierarchy = "due_on"
-    autocomplete_fields = ("rating", "feedback", "location", "owner")
+    autocomplete_fields = ("rating", "feedback", "touchpoint", "location", "owner")
     fieldsets = (
         (None, {"fields": ("title", "description", "owner", "due_on", "status")}),
-        ("Source", {"fields": ("rating", "feedback", "location")}),
+        ("Source", {"fields": ("rating", "feedback", "complaint", "touchpoint", "location")}),
         ("Closure", {"fields": ("closure_note", "closed_on")}),
         ("You said, we did", {"fields": ("customer_summary", "published", "published_on")}),
     )
@@ -188,11 +188,15 @@ class ActionItemAdmin(admin.ModelAdmin):
     def source(self, obj):
         if obj.rating_id:
             return f"{obj.rating.assessment.touchpoint}: {obj.rating.get_dimension_display()}"
-        return str(obj.feedback) if obj.feedback_id else "—"
+        if obj.feedback_id:
+            return str(obj.feedback)
+        return f"Complaint {obj.complaint}" if obj.complaint else "—"
 
     def save_model(self, request, obj, form, change):
         if obj.location_id is None:
             # Default the place from the source, so the action shows up in that location's scope.
-            source_location = obj.rating.assessment.location_id if obj.rating_id else obj.feedback.location_id
-            obj.location_id = source_location
+            if obj.rating_id:
+                obj.location_id = obj.rating.assessment.location_id
+            elif obj.feedback_id:
+                obj.location_id = obj.feedback.location_id
         super().save_model(request, obj, form, change)

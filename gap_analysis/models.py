@@ -140,6 +140,22 @@ class ActionItem(models.Model):
         related_name="actions",
         help_text="The customer comment that prompted this action.",
     )
+    # A complaint is recorded by a higher app (cases); it is named here by its reference, so this
+    # app never imports the one above it.
+    complaint = models.CharField(
+        "customer complaint",
+        max_length=40,
+        blank=True,
+        help_text="The reference of the customer's complaint that prompted this action (e.g. C-000042).",
+    )
+    touchpoint = models.ForeignKey(
+        Touchpoint,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="action_items",
+        help_text="What a complaint was about; an action from a rating or feedback takes theirs.",
+    )
     location = models.ForeignKey(
         Location, on_delete=models.CASCADE, null=True, blank=True, related_name="action_items"
     )
@@ -160,7 +176,8 @@ class ActionItem(models.Model):
         ordering = ["status", "due_on"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(rating__isnull=False) | Q(feedback__isnull=False), name="action_has_source"
+                condition=Q(rating__isnull=False) | Q(feedback__isnull=False) | ~Q(complaint=""),
+                name="action_has_source",
             ),
             models.CheckConstraint(
                 condition=~Q(status=ActionStatus.DONE) | (~Q(closure_note="") & Q(closed_on__isnull=False)),
@@ -179,8 +196,10 @@ class ActionItem(models.Model):
 
     def clean(self) -> None:
         errors = {}
-        if not self.rating_id and not self.feedback_id:
-            errors["__all__"] = "An action answers a gap rating or a customer's feedback: choose one."
+        if not self.rating_id and not self.feedback_id and not self.complaint.strip():
+            errors["__all__"] = (
+                "An action answers a gap rating, a customer's feedback or a complaint: choose one."
+            )
         if self.status == ActionStatus.DONE and not self.closure_note.strip():
             errors["closure_note"] = "Say what was done before marking the action done."
         if self.status == ActionStatus.DONE and not self.closed_on:

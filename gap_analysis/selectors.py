@@ -125,7 +125,12 @@ def get_action_for(user, pk: int, *, for_change: bool = False) -> ActionItem:
     """The action item `pk` with its source and owner if the user may see it (Http404
     otherwise); with `for_change`, PermissionDenied when they may see but not change it."""
     queryset = actions_visible_to(user).select_related(
-        "location", "owner", "rating__assessment__touchpoint", "feedback__touchpoint", "feedback__location"
+        "location",
+        "owner",
+        "rating__assessment__touchpoint",
+        "feedback__touchpoint",
+        "feedback__location",
+        "touchpoint",
     )
     try:
         action = queryset.get(pk=pk)
@@ -397,7 +402,7 @@ def action_list(
     """
     today = today or timezone.localdate()
     actions = actions_visible_to(user).select_related(
-        "location", "owner", "rating__assessment__touchpoint", "feedback__touchpoint"
+        "location", "owner", "rating__assessment__touchpoint", "feedback__touchpoint", "touchpoint"
     )
     if status:
         actions = actions.filter(status=status)
@@ -409,10 +414,12 @@ def action_list(
 
 
 def action_touchpoint(action: ActionItem) -> Touchpoint | None:
-    """The touchpoint an action is about, through its rating or its feedback."""
+    """The touchpoint an action is about, through its rating or its feedback, or a complaint's own."""
     if action.rating_id:
         return action.rating.assessment.touchpoint
-    return action.feedback.touchpoint if action.feedback_id else None
+    if action.feedback_id:
+        return action.feedback.touchpoint
+    return action.touchpoint if action.touchpoint_id else None
 
 
 ACTION_CSV_HEADER = (
@@ -438,7 +445,8 @@ def action_csv_rows(actions: Iterable[ActionItem], *, today: date | None = None)
     """Rows of the action-list export, in `ACTION_CSV_HEADER`'s order, one per action (read lazily).
 
     `actions`: ``action_list`` (its joins make this one query, e.g. ``.iterator(chunk_size=500)``).
-    `source` is "gap" (then `dimension` names the P) or "customer feedback"; `overdue` is still
+    `source` is "gap" (then `dimension` names the P), "customer feedback" or "customer complaint"
+    (the complaint's reference follows); `overdue` is still
     open or in progress and due before `today`.
     """
     today = today or timezone.localdate()
@@ -448,6 +456,8 @@ def action_csv_rows(actions: Iterable[ActionItem], *, today: date | None = None)
             source, dimension = "gap", action.rating.get_dimension_display()
         else:
             source, dimension = ("customer feedback" if action.feedback_id else ""), ""
+            if action.complaint:
+                source = f"customer complaint {action.complaint}"
         yield (
             action.pk,
             action.title,
@@ -549,7 +559,10 @@ def improvements_page(*, before: date | None = None, quarters: int = 8) -> Impro
         .annotate(
             location_name=Coalesce(F("location__name"), Value("All locations")),
             touchpoint_name=Coalesce(
-                F("rating__assessment__touchpoint__name"), F("feedback__touchpoint__name"), Value("")
+                F("rating__assessment__touchpoint__name"),
+                F("feedback__touchpoint__name"),
+                F("touchpoint__name"),
+                Value(""),
             ),
         )
         .order_by("-published_on", "-pk")

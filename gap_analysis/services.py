@@ -153,20 +153,37 @@ def action_create(
     description: str = "",
     rating: Rating | None = None,
     feedback: Feedback | None = None,
+    complaint: str = "",
+    location: Location | None = None,
+    touchpoint: Touchpoint | None = None,
 ) -> ActionItem:
-    """Open an action answering a gap `rating` or a customer's `feedback` (exactly one).
+    """Open an action answering a gap `rating`, or a customer's `feedback` and/or `complaint`
+    (the reference of a complaint recorded elsewhere, e.g. a case's "C-000042").
 
     The action belongs where its source is: the assessment's location (None for an
-    organisation-wide assessment) or the feedback's. A rating must show a gap (target above
-    current). The owner must be one of ``action_owner_choices`` for that location and the due
-    date not in the past. Raises ValidationError naming the field, PermissionDenied if the user
-    may not act at that location.
+    organisation-wide assessment), the feedback's, or for a complaint alone `location` (required
+    then), with the complaint's `touchpoint`. A rating must show a gap (target above current).
+    The owner must be one of ``action_owner_choices`` for that location and the due date not in
+    the past. Raises ValidationError naming the field, PermissionDenied if the user may not act
+    at that location.
     """
-    if (rating is None) == (feedback is None):
+    complaint = complaint.strip()
+    customer_source = feedback is not None or bool(complaint)
+    if (rating is None) == (not customer_source):
         raise ValidationError(
-            {NON_FIELD_ERRORS: "An action answers either a gap rating or a customer's feedback: give one."}
+            {
+                NON_FIELD_ERRORS: "An action answers either a gap rating or a customer's feedback or complaint: "
+                "give one."
+            }
         )
-    location_id = rating.assessment.location_id if rating is not None else feedback.location_id
+    if rating is not None:
+        location_id = rating.assessment.location_id
+    elif feedback is not None:
+        location_id = feedback.location_id
+    elif location is not None:
+        location_id = location.pk
+    else:
+        raise ValidationError({"location": "Say where the complaint was made."})
     if not can_change_location(user, location_id):
         raise PermissionDenied("You cannot open actions at this location.")
     errors: dict[str, str] = {}
@@ -187,6 +204,9 @@ def action_create(
         description=description.strip(),
         rating=rating,
         feedback=feedback,
+        complaint=complaint,
+        # A rating's or feedback's touchpoint is read through them; a complaint names its own.
+        touchpoint=touchpoint if rating is None and feedback is None else None,
         location_id=location_id,
         owner=owner,
         due_on=due_on,

@@ -16,6 +16,7 @@ urlpatterns = [
     path("me/", include("measurement.my_urls")),
     path("gaps/", include("gap_analysis.urls")),
     path("consequences/", include("consequences.urls")),
+    path("cases/follow-up/", include("cases.public_urls")),
     path("cases/", include("cases.urls")),
     path("improvements/", include("gap_analysis.public_urls")),
     path("api/", include("servicedesk.api_urls")),
