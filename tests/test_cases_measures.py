@@ -1,0 +1,185 @@
+"""Case measures: nearest-rank percentiles and SLA shares computed in SQL, checked against
+arithmetic done by hand, per location and month, within scope, in a fixed number of queries."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from cases.measures import case_measures, last_months, open_breached
+from cases.models import Case, CaseStatus
+from tests import factories
+
+NOW = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
+JAN, FEB, MAR = date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)
+
+
+def at(day: int, month: int = 1, hour: float = 10.0) -> datetime:
+    """A time in winter 2026, when London time is UTC."""
+    return datetime(2026, month, day, tzinfo=UTC) + timedelta(hours=hour)
+
+
+def case(location, opened_at, *, ack=None, resolved=None, ack_due=None, resolve_due=None, **fields):
+    """A case opened at `opened_at`, acknowledged and resolved `ack` and `resolved` hours later."""
+    status = (
+        CaseStatus.RESOLVED
+        if resolved is not None
+        else CaseStatus.ACKNOWLEDGED
+        if ack is not None
+        else CaseStatus.NEW
+    )
+    return factories.CaseFactory(
+        location=location,
+        opened_at=opened_at,
+        status=fields.pop("status", status),
+        acknowledged_at=opened_at + timedelta(hours=ack) if ack is not None else None,
+        resolved_at=opened_at + timedelta(hours=resolved) if resolved is not None else None,
+        resolution_summary="Put right." if resolved is not None else "",
+        acknowledge_due_at=opened_at + timedelta(hours=ack_due) if ack_due is not None else None,
+        resolve_due_at=opened_at + timedelta(hours=resolve_due) if resolve_due is not None else None,
+        **fields,
+    )
+
+
+def row_of(report, location):
+    return next(row for row in report.locations if row.location == location)
+
+
+def month_of(row, month):
+    return dict(row.months)[month]
+
+
+@pytest.fixture
+def worked(location_a, location_b):
+    """January at Alpha: acknowledged after 1, 2, 3, 4 and 10 hours; at Beta after 6 and 8.
+    February at Alpha: after half an hour; at Beta ten cases resolved after 1, 2, …, 10 hours."""
+    for day, hours in enumerate([10, 3, 1, 4, 2], start=1):  # stored out of order on purpose
+        case(location_a, at(day), ack=hours)
+    for day, hours in enumerate([8, 6], start=10):
+        case(location_b, at(day), ack=hours)
+    case(location_a, at(3, month=2), ack=0.5)
+    for day, hours in enumerate(range(1, 11), start=1):
+        case(location_b, at(day, month=2), ack=0.25, resolved=hours)
+
+
+def test_nearest_rank_median_and_90th_percentile_per_location_month_location_month_and_overall(
+    admin, location_a, location_b, worked
+):
+    report = case_measures(admin, months=[JAN, FEB], now=NOW)
+    alpha, beta = row_of(report, location_a), row_of(report, location_b)
+
+    # Alpha, January: 1 2 3 4 10 (n = 5): median rank ⌈5/2⌉ = 3 → 3 h; 90th rank ⌈4.5⌉ = 5 → 10 h.
+    jan = month_of(alpha, JAN).acknowledge
+    assert (jan.n, jan.median_hours, jan.p90_hours) == (5, 3.0, 10.0)
+    # Beta, January: 6 8 (n = 2): median rank ⌈1⌉ = 1 → 6 h; 90th rank ⌈1.8⌉ = 2 → 8 h.
+    jan_b = month_of(beta, JAN).acknowledge
+    assert (jan_b.n, jan_b.median_hours, jan_b.p90_hours) == (2, 6.0, 8.0)
+    # Alpha, February: one case, 0.5 h: both percentiles are that one value.
+    feb = month_of(alpha, FEB).acknowledge
+    assert (feb.n, feb.median_hours, feb.p90_hours) == (1, 0.5, 0.5)
+    # Alpha over both months: 0.5 1 2 3 4 10 (n = 6): median rank 3 → 2 h; 90th rank ⌈5.4⌉ = 6 → 10 h.
+    assert (alpha.total.acknowledge.n, alpha.total.acknowledge.median_hours) == (6, 2.0)
+    assert alpha.total.acknowledge.p90_hours == 10.0
+    # Every location, January: 1 2 3 4 6 8 10 (n = 7): median rank 4 → 4 h; 90th rank ⌈6.3⌉ = 7 → 10 h.
+    overall_jan = month_of(report.overall, JAN).acknowledge
+    assert (overall_jan.n, overall_jan.median_hours, overall_jan.p90_hours) == (7, 4.0, 10.0)
+    # Everything: 0.25 ×10, 0.5, 1 2 3 4 6 8 10 (n = 18): median rank 9 → 0.25 h; 90th rank ⌈16.2⌉ = 17 → 8 h.
+    everything = report.overall.total.acknowledge
+    assert (everything.n, everything.median_hours, everything.p90_hours) == (18, 0.25, 8.0)
+    # Beta, February, resolved after 1…10 h (n = 10): median rank 5 → 5 h; 90th rank 9 → 9 h.
+    resolve = month_of(beta, FEB).resolve
+    assert (resolve.n, resolve.median_hours, resolve.p90_hours) == (10, 5.0, 9.0)
+    # Nothing resolved at Alpha: no figure, n = 0.
+    assert alpha.total.resolve.n == 0 and alpha.total.resolve.median_hours is None
+    assert report.overall.total.opened == 18
+
+
+def test_eleven_values_put_the_90th_percentile_at_the_tenth(admin, location_a):
+    for hours in range(1, 12):
+        case(location_a, at(hours), ack=hours)
+    figures = row_of(case_measures(admin, months=[JAN], now=NOW), location_a).total.acknowledge
+    # n = 11: 90th rank ⌈9.9⌉ = 10 → 10 h; median rank ⌈5.5⌉ = 6 → 6 h.
+    assert (figures.n, figures.median_hours, figures.p90_hours) == (11, 6.0, 10.0)
+
+
+def test_sla_shares_count_only_cases_whose_outcome_is_known(admin, location_a):
+    # Acknowledgement due within 2 h:
+    case(location_a, at(1), ack=1, ack_due=2)  # met
+    case(location_a, at(2), ack=2, ack_due=2)  # met: on the deadline
+    case(location_a, at(3), ack=3, ack_due=2)  # missed
+    case(location_a, at(4), ack_due=2)  # never acknowledged, long past the deadline: missed
+    case(location_a, opened_at=NOW - timedelta(hours=1), ack_due=2)  # still within it: not known yet
+    case(location_a, at(5), ack=1)  # no deadline: not counted
+    # Resolution due within 48 h:
+    case(location_a, at(6), ack=1, resolved=40, resolve_due=48)  # met
+    case(location_a, at(7), ack=1, resolved=50, resolve_due=48)  # missed
+    case(location_a, at(8), ack=1, resolve_due=48)  # open past it: missed
+    report = case_measures(admin, months=[JAN, FEB, MAR], now=NOW)
+    total = row_of(report, location_a).total
+
+    # Acknowledged within SLA: met 2 of known 4 (the case opened an hour ago waits).
+    assert (total.acknowledged_in_sla.part, total.acknowledged_in_sla.n) == (2, 4)
+    assert total.acknowledged_in_sla.rate == 0.5
+    # Resolved within SLA: 1 of 3.
+    assert (total.resolved_in_sla.part, total.resolved_in_sla.n) == (1, 3)
+    # Now: open are the three never resolved and the two within or without deadline still waiting …
+    row = row_of(report, location_a)
+    assert row.open_now == Case.objects.filter(status__in=["new", "acknowledged"]).count() == 7
+    # … breached: ack 3 h late (open), never acknowledged, open past its resolution deadline.
+    assert row.breached_now == 3
+    assert row.breached_now == Case.objects.filter(open_breached(NOW)).count()
+    assert row.unacknowledged_now == 2
+
+
+def test_recovery_rate_is_happy_follow_ups_over_answered_ones(admin, location_a):
+    for recovered in (True, True, False):
+        case(location_a, at(1), ack=1, resolved=5, recovered=recovered, follow_up_csat=5 if recovered else 2)
+    case(location_a, at(2), ack=1, resolved=5)  # no answer to the follow-up: not counted
+    recovery = row_of(case_measures(admin, months=[JAN], now=NOW), location_a).total.recovery
+    assert (recovery.part, recovery.n) == (2, 3)
+
+
+def test_months_are_cut_in_the_organisations_time_zone(admin, location_a):
+    # 30 Jun 23:30 UTC is 1 Jul 00:30 in London (summer time): a July case.
+    case(location_a, datetime(2026, 6, 30, 23, 30, tzinfo=UTC), ack=1)
+    case(location_a, datetime(2026, 6, 30, 22, 30, tzinfo=UTC), ack=2)  # 23:30 London: June
+    report = case_measures(
+        admin, months=[date(2026, 6, 1), date(2026, 7, 1)], now=datetime(2026, 7, 2, tzinfo=UTC)
+    )
+    row = row_of(report, location_a)
+    assert month_of(row, date(2026, 6, 1)).acknowledge.median_hours == 2.0
+    assert month_of(row, date(2026, 7, 1)).acknowledge.median_hours == 1.0
+
+
+def test_a_manager_sees_only_the_locations_they_manage(manager, location_a, location_b, worked):
+    report = case_measures(manager, months=[JAN, FEB], now=NOW)
+    assert [row.location for row in report.locations] == [location_a]
+    assert report.overall.total.acknowledge.n == 6  # Alpha's six, none of Beta's
+
+
+def test_staff_see_no_measures(staff, worked):
+    report = case_measures(staff, months=[JAN], now=NOW)
+    assert report.locations == [] and report.overall.total.opened == 0
+
+
+def _count_queries(user, months) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        case_measures(user, months=months, now=NOW)
+    return len(queries.captured_queries)
+
+
+def test_the_query_count_does_not_grow_with_locations_months_or_cases(admin, location_a, location_b, worked):
+    few = _count_queries(admin, [JAN])
+    for _ in range(5):
+        place = factories.LocationFactory()
+        for day in range(1, 4):
+            case(place, at(day, month=2), ack=day, resolved=day + 1)
+    assert _count_queries(admin, last_months(date(2026, 3, 15))) == few == 5
+
+
+def test_last_months_are_the_twelve_up_to_this_one():
+    months = last_months(date(2026, 3, 15))
+    assert months[0] == date(2025, 4, 1) and months[-1] == MAR and len(months) == 12
