@@ -8,13 +8,20 @@ race. The customer's contact details go to the case only when they consented to 
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Case as DbCase
+from django.db.models import IntegerField, Q, Value, When
+from django.utils import timezone
 
 from measurement.models import Feedback
+from organization.models import Employee, Role
 from organization.scope import employee_of, scope_queryset
 
-from ..models import Case, CaseCategory, CaseOrigin, Severity
+from ..models import Case, CaseCategory, CaseEvent, CaseOrigin, CaseRule, CaseStatus, EventKind, Severity
+from ..sla import Deadlines, deadlines_for, policy_for
 from .core import case_open
 
 TITLE_MAX = Case._meta.get_field("title").max_length
@@ -108,3 +115,205 @@ def case_open_from_feedback(
             if existing is None:
                 raise
             return existing
+
+
+# --- rules at intake ---------------------------------------------------------------------------
+
+# Ids per matching query: one query for an API batch (at most 5,000 answers), well within the
+# number of parameters SQLite and PostgreSQL take in one statement.
+IDS_PER_QUERY = 5000
+# A racing writer can take an answer's case between our read and our insert; retry without it.
+CONFLICT_RETRIES = 3
+SEVERITIES = frozenset(Severity.values)
+MATCH_FIELDS = (
+    "pk",
+    "location_id",
+    "location__name",
+    "touchpoint_id",
+    "touchpoint__owner_team_id",
+    "touchpoint__owner_team__location_id",
+    "csat",
+    "nps",
+    "comment",
+    "contact_consent",
+    "contact_name",
+    "contact_email",
+    "matched_rule",
+)
+
+
+class CaseIntakeError(Exception):
+    """Opening the cases of an intake batch failed; the batch is rolled back with it."""
+
+
+def rule_condition(rule: CaseRule) -> Q | None:
+    """The answers `rule` opens cases for, as a filter on Feedback (every condition given must
+    hold); None for a rule without any condition, which matches nothing."""
+    condition = Q()
+    if rule.nps_at_most is not None:
+        condition &= Q(nps__lte=rule.nps_at_most)
+    if rule.csat_at_most is not None:
+        condition &= Q(csat__lte=rule.csat_at_most)
+    if rule.contact_requested:
+        condition &= Q(contact_consent=True) & (~Q(contact_email="") | ~Q(contact_name=""))
+    if rule.touchpoint_id is not None:
+        condition &= Q(touchpoint_id=rule.touchpoint_id)
+    return condition or None
+
+
+def _default_owners(location_ids: set[int]) -> dict[int, int]:
+    """`core.default_owner` for many locations in one query: location id → employee id."""
+    owners: dict[int, int] = {}
+    rows = (
+        Employee.objects.filter(
+            managed_locations__in=location_ids, role=Role.MANAGER, active=True, user__is_active=True
+        )
+        .order_by("user_id")
+        .values_list("managed_locations", "pk")
+    )
+    for location_id, employee_id in rows:
+        owners.setdefault(location_id, employee_id)
+    return owners
+
+
+def _deadlines(
+    *, severity: str, location_id: int, touchpoint_id: int | None, opened_at: datetime
+) -> Deadlines:
+    try:
+        return deadlines_for(
+            severity=severity, location_id=location_id, touchpoint_id=touchpoint_id, opened_at=opened_at
+        )
+    except (OverflowError, ValueError):
+        # A policy whose deadline falls past the calendar's end (year 9999) sets none, rather
+        # than refusing the customers' answers.
+        policy = policy_for(severity=severity, location_id=location_id, touchpoint_id=touchpoint_id)
+        return Deadlines(policy, None, None)
+
+
+def _matches(feedback_ids: list[int], rules: list[CaseRule]) -> list[dict]:
+    """The answers without a case that a rule matches, each with the first matching rule by name."""
+    conditions = [(rule, condition) for rule in rules if (condition := rule_condition(rule)) is not None]
+    if not conditions:
+        return []
+    first_rule = DbCase(
+        *(When(condition, then=Value(rule.pk)) for rule, condition in conditions),
+        default=None,
+        output_field=IntegerField(),
+    )
+    matching = Q()
+    for _rule, condition in conditions:
+        matching |= condition
+    found: list[dict] = []
+    for start in range(0, len(feedback_ids), IDS_PER_QUERY):
+        found += (
+            Feedback.objects.filter(matching, pk__in=feedback_ids[start : start + IDS_PER_QUERY])
+            .filter(case__isnull=True)
+            .annotate(matched_rule=first_rule)
+            .order_by("pk")
+            .values(*MATCH_FIELDS)
+        )
+    return found
+
+
+def cases_open_for_feedback(*, feedback_ids: list[int]) -> int:
+    """Open a case for every answer in `feedback_ids` that an active `CaseRule` matches; returns
+    how many were opened.
+
+    Runs inside the intake transaction (the `feedback_received` signal) and costs a fixed number
+    of queries per batch, whatever its size: the active rules (the only query when there are none),
+    one query for the matching answers (none match: done), then the SLA policies (one per severity,
+    location and touchpoint among the matches), the owners, the cases and their events.
+    The first matching rule by name wins; an answer that already has a case gets no second one.
+    """
+    rules = list(CaseRule.objects.filter(active=True).order_by("name"))
+    if not rules or not feedback_ids:
+        return 0
+    matches = _matches(list(feedback_ids), rules)
+    if not matches:
+        return 0
+    by_pk = {rule.pk: rule for rule in rules}
+    opened_at = timezone.now()
+    owners = _default_owners({row["location_id"] for row in matches})
+    deadlines: dict[tuple, Deadlines] = {}
+    cases: list[Case] = []
+    for row in matches:
+        rule = by_pk[row["matched_rule"]]
+        # A severity outside the list (written past the admin's validation) would break the insert.
+        severity = rule.severity if rule.severity in SEVERITIES else Severity.NORMAL
+        key = (severity, row["location_id"], row["touchpoint_id"])
+        if key not in deadlines:
+            deadlines[key] = _deadlines(
+                severity=severity,
+                location_id=row["location_id"],
+                touchpoint_id=row["touchpoint_id"],
+                opened_at=opened_at,
+            )
+        due = deadlines[key]
+        consent = bool(row["contact_consent"])
+        team_here = row["touchpoint__owner_team__location_id"] == row["location_id"]
+        cases.append(
+            Case(
+                title=feedback_title(
+                    location_name=row["location__name"],
+                    csat=row["csat"],
+                    nps=row["nps"],
+                    comment=row["comment"],
+                ),
+                description=row["comment"],
+                origin=CaseOrigin.FEEDBACK_RULE,
+                feedback_id=row["pk"],
+                rule_id=rule.pk,
+                location_id=row["location_id"],
+                touchpoint_id=row["touchpoint_id"],
+                team_id=row["touchpoint__owner_team_id"] if team_here else None,
+                category_id=rule.category_id,
+                severity=severity,
+                owner_id=owners.get(row["location_id"]),
+                contact_consent=consent,
+                contact_name=row["contact_name"] if consent else "",
+                contact_email=row["contact_email"] if consent else "",
+                status=CaseStatus.NEW,
+                opened_at=opened_at,
+                sla_policy=due.policy,
+                acknowledge_due_at=due.acknowledge_due_at,
+                resolve_due_at=due.resolve_due_at,
+            )
+        )
+    created = _cases_insert(cases)
+    CaseEvent.objects.bulk_create(
+        [
+            CaseEvent(
+                case=case,
+                at=opened_at,
+                kind=EventKind.OPENED,
+                to_status=CaseStatus.NEW,
+                text=f"Opened by the rule “{by_pk[case.rule_id].name}”.",
+            )
+            for case in created
+        ]
+    )
+    return len(created)
+
+
+def _cases_insert(cases: list[Case]) -> list[Case]:
+    """Insert `cases`; an answer that another writer gave a case meanwhile is left to that case."""
+    for _attempt in range(CONFLICT_RETRIES):
+        try:
+            with transaction.atomic():
+                return Case.objects.bulk_create(cases)
+        except IntegrityError as error:
+            taken = set(
+                Case.objects.filter(feedback_id__in=[case.feedback_id for case in cases]).values_list(
+                    "feedback_id", flat=True
+                )
+            )
+            if not taken:
+                raise CaseIntakeError(
+                    f"The cases for {len(cases)} feedback answer(s) could not be stored: {error}"
+                ) from error
+            cases = [case for case in cases if case.feedback_id not in taken]
+            if not cases:
+                return []
+    raise CaseIntakeError(
+        "Other writers kept opening cases for the same feedback answers; try the batch again."
+    )

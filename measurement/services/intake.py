@@ -50,6 +50,7 @@ from ..models import (
     Observation,
     Source,
 )
+from ..signals import feedback_received
 
 SOURCES = frozenset(Source.values)
 EVALUATION_METHODS = frozenset(EvaluationMethod.values)
@@ -913,6 +914,9 @@ def feedback_ingest(
         )
         fresh = [f for f in pending if f.external_id is None or f.external_id not in known]
         created = Feedback.objects.bulk_create(fresh, batch_size=BULK_BATCH_SIZE)
+        if created:
+            # In the transaction: what receivers open (cases) is stored with the answers, or neither.
+            feedback_received.send(sender=Feedback, feedback_ids=[f.pk for f in created])
     result.created = len(created)
     result.duplicates = len(pending) - len(fresh)
     result.created_ids = [f.pk for f in created]
