@@ -25,6 +25,8 @@ FIELD_LABELS = {
     "key": "Reply form",
     "contact_email": "Customer's email address",
     "summary": "What was done for the customer",
+    "resolution_summary": "What was done for the customer",
+    "text": "Message",
     "status": "Status",
     "action": "Gap action",
     "action_choice": "Gap action",

@@ -9,6 +9,7 @@ the form is sent; the follow-up survey is answered once per case.
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import date
@@ -25,6 +26,7 @@ from django.utils import timezone
 from gap_analysis.models import ActionItem, ActionStatus
 from gap_analysis.services import action_create, action_publish, action_update_status
 from organization.models import Employee
+from organization.validators import text_problem
 
 from ..models import Case, CaseEvent, CaseStatus, EventKind
 from .core import _check_may_manage, _locked, case_transition, event_record
@@ -35,6 +37,8 @@ logger = logging.getLogger(__name__)
 RECOVERED_AT_LEAST = 4
 MESSAGE_MAX_LENGTH = 5000
 KEY_MAX_LENGTH = 100
+FOLLOW_UP_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+REPLY_KEY = re.compile(rf"[A-Za-z0-9_-]{{1,{KEY_MAX_LENGTH}}}")
 
 
 def reply_refusal(case: Case) -> str | None:
@@ -94,9 +98,14 @@ def _send_after_commit(email: EmailMultiAlternatives, *, case_id: int, what: str
     transaction.on_commit(send)
 
 
+def _text_errors(**fields: str) -> dict[str, str]:
+    """Fields whose text a database column cannot store (a NUL, a lone surrogate), by name."""
+    return {name: problem for name, value in fields.items() if value and (problem := text_problem(value))}
+
+
 def _reply_key(key: str) -> str:
     key = (key or "").strip()
-    if not key or len(key) > KEY_MAX_LENGTH:
+    if not REPLY_KEY.fullmatch(key):
         raise ValidationError(
             {"key": "The reply form has expired: reload the case and write your reply again."}
         )
@@ -113,6 +122,8 @@ def case_reply_send(*, case: Case, user, message: str, key: str) -> CaseEvent:
     """
     event_key = _reply_key(key)
     text = (message or "").strip()
+    if errors := _text_errors(message=text):
+        raise ValidationError(errors)
     try:
         with transaction.atomic():
             # The row lock orders concurrent sends of one form: the second sees the first's event.
@@ -184,7 +195,9 @@ class NewAction:
 
 def _action_open(*, case: Case, user, new_action: NewAction, summary: str) -> ActionItem:
     today = timezone.localdate()
-    errors: dict[str, str] = {}
+    errors = _text_errors(
+        new_action_title=new_action.title, new_action_customer_summary=new_action.customer_summary
+    )
     if not new_action.title.strip():
         errors["new_action_title"] = "Give the new action a title."
     due_on = new_action.due_on or (today if new_action.publish else None)
@@ -208,15 +221,15 @@ def _action_open(*, case: Case, user, new_action: NewAction, summary: str) -> Ac
             location=case.location,
             touchpoint=case.touchpoint,
         )
+        if new_action.customer_summary.strip():
+            action.customer_summary = new_action.customer_summary.strip()
+            action.full_clean()
+            action.save(update_fields=["customer_summary"])
+        if new_action.publish:
+            action_update_status(action=action, status=ActionStatus.DONE, user=user, closure_note=summary)
+            action = action_publish(action=action, summary=new_action.customer_summary, user=user)
     except ValidationError as exc:
         raise ValidationError(_prefixed(exc)) from exc
-    if new_action.customer_summary.strip():
-        action.customer_summary = new_action.customer_summary.strip()
-        action.full_clean()
-        action.save(update_fields=["customer_summary"])
-    if new_action.publish:
-        action_update_status(action=action, status=ActionStatus.DONE, user=user, closure_note=summary)
-        action = action_publish(action=action, summary=new_action.customer_summary, user=user)
     return action
 
 
@@ -247,6 +260,8 @@ def case_resolve(
     (`link_base` is the site's address, e.g. "https://servicedesk.example.com"), unless they have
     answered one already. Raises ValidationError naming the field, PermissionDenied for others.
     """
+    if errors := _text_errors(summary=summary):
+        raise ValidationError(errors)
     if action is not None and new_action is not None:
         raise ValidationError({"action": "Link an existing action or open a new one, not both."})
     if action is not None and (
@@ -299,7 +314,8 @@ def _follow_up_send(*, case: Case, link_base: str) -> None:
 
 def case_by_follow_up_token(token: str) -> Case | None:
     """The case whose follow-up survey `token` opens, or None for an unknown token."""
-    if not token or len(token) > 64:
+    # Tokens are URL-safe base64; anything else (a NUL, a stray character) names no case.
+    if not FOLLOW_UP_TOKEN.fullmatch(token or ""):
         return None
     return Case.objects.select_related("location", "owner__user").filter(follow_up_token=token).first()
 
@@ -315,6 +331,8 @@ def case_follow_up_answer(*, case: Case, csat: int | None, comment: str = "") ->
     locked = _locked(case)
     if locked.follow_up_answered_at is not None:
         return locked, False
+    if errors := _text_errors(comment=comment):
+        raise ValidationError(errors)
     if csat is None or not 1 <= csat <= 5:
         raise ValidationError({"csat": "Choose how satisfied you are, from 1 to 5."})
     locked.follow_up_csat = csat
