@@ -154,8 +154,23 @@ def test_action_needs_a_source(location_a):
         title="Do something", owner=factories.UserFactory(), due_on=date.today(), location=location_a
     )
 
-    assert_invalid(orphan, "__all__", "An action answers a gap rating or a customer's feedback: choose one.")
+    assert_invalid(
+        orphan, "__all__", "An action answers a gap rating, a customer's feedback or a complaint: choose one."
+    )
     assert_db_rejects(orphan, "action_has_source")
+
+
+def test_an_action_may_answer_a_customer_complaint_named_by_its_reference(location_a):
+    from_complaint = ActionItem(
+        title="Replace the card reader",
+        owner=factories.UserFactory(),
+        due_on=date.today(),
+        location=location_a,
+        complaint="C-000042",
+    )
+    from_complaint.full_clean()
+    from_complaint.save()
+    assert ActionItem.objects.get(complaint="C-000042") == from_complaint
 
 
 @pytest.mark.parametrize("note", ["", "  "])
