@@ -1,10 +1,20 @@
 from django.urls import path
 
-from . import loop_views
+from . import loop_views, views
 
 app_name = "cases"
 
-urlpatterns: list = []
+# The case pages: the queue, the feedback inbox, one case and its steps, the complaint form.
+urlpatterns: list = [
+    path("", views.queue, name="queue"),
+    path("new/", views.complaint_new, name="new"),
+    path("feedback/", views.feedback_inbox, name="feedback"),
+    path("feedback/<int:pk>/open/", views.feedback_open_case, name="feedback-open"),
+    path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/status/", views.transition, name="transition"),
+    path("<int:pk>/owner/", views.assign, name="assign"),
+    path("<int:pk>/notes/", views.note, name="note"),
+]
 
 # Closing the loop: reply to the customer, resolve (cases/loop_views.py).
 urlpatterns += [
