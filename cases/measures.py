@@ -11,8 +11,8 @@ Figures (every one with its n):
   deadline — or still waiting and past the deadline (missed). A case still waiting and within its
   deadline is not counted yet.
 - **recovery rate**: follow-ups whose answer was happy (``recovered``) over follow-ups answered.
-- **open** and **breached** now, per location: cases still open; of them, those that missed a
-  deadline (see `breached`).
+- **open** and **breached** now, per location: cases still open; of them, those past a deadline
+  that still runs (`open_breached`, the queue's ``breached=1``).
 
 A case counts in the month it was opened, months cut in ``TIME_ZONE``.
 
@@ -31,39 +31,50 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber, TruncMonth
+from django.urls import reverse
 from django.utils import timezone
 
 from measurement.models import PeriodKind
 from measurement.selectors.common import dashboard_locations, period_bounds, previous_periods
 from measurement.services.rollup import period_start
-from organization.models import Location
+from organization.models import Location, Role
+from organization.scope import role_of
 
-from .models import OPEN_STATUSES, Case, CaseStatus
+from .models import OPEN_STATUSES, UNACKNOWLEDGED_STATUSES, Case, CaseStatus
 from .selectors import cases_visible_to
 
 ALL = None  # the key of "every location" or "every month" in the groupings
 MONTHS_SHOWN = 12
 
 
-def breached(now: datetime) -> Q:
-    """Cases that missed a deadline, as it stands at `now`: acknowledged late or not yet and past
-    the acknowledgement deadline, or unresolved past the resolution deadline. (For an open case:
-    its SLA is breached.)"""
-    return (
-        Q(acknowledged_at__isnull=True, acknowledge_due_at__lt=now)
-        | Q(acknowledged_at__gt=F("acknowledge_due_at"))
-        | Q(resolved_at__isnull=True, resolve_due_at__lt=now)
+def missed_acknowledgement(now: datetime) -> Q:
+    """Cases that missed their acknowledgement deadline, as it stands at `now`: acknowledged after
+    it, or not yet and past it."""
+    return Q(acknowledge_due_at__isnull=False) & (
+        Q(acknowledged_at__gt=F("acknowledge_due_at"))
+        | Q(acknowledged_at__isnull=True, acknowledge_due_at__lt=now)
+    )
+
+
+def missed_resolution(now: datetime) -> Q:
+    """Cases that missed their resolution deadline at `now`: resolved after it, or not and past it."""
+    return Q(resolve_due_at__isnull=False) & (
+        Q(resolved_at__gt=F("resolve_due_at")) | Q(resolved_at__isnull=True, resolve_due_at__lt=now)
     )
 
 
 def open_breached(now: datetime) -> Q:
-    """Open cases whose SLA is breached at `now` (the queue's ``breached=1``)."""
-    return Q(status__in=OPEN_STATUSES) & breached(now)
+    """Open cases past a deadline that still runs at `now` — the acknowledgement while the case is
+    new, the resolution while it is open: what the cases queue lists with ``breached=1``."""
+    return Q(status__in=OPEN_STATUSES) & (
+        Q(resolve_due_at__lt=now) | Q(status__in=UNACKNOWLEDGED_STATUSES, acknowledge_due_at__lt=now)
+    )
 
 
 # --------------------------------------------------------------------------- figures
@@ -99,6 +110,14 @@ class Measures:
     acknowledged_in_sla: Share = field(default_factory=Share)
     resolved_in_sla: Share = field(default_factory=Share)
     recovery: Share = field(default_factory=Share)
+
+    @property
+    def durations(self) -> tuple[Durations, Durations]:
+        return (self.acknowledge, self.resolve)
+
+    @property
+    def shares(self) -> tuple[Share, Share, Share]:
+        return (self.acknowledged_in_sla, self.resolved_in_sla, self.recovery)
 
     def add_counts(self, other: Measures) -> None:
         self.opened += other.opened
@@ -149,6 +168,18 @@ def _month_of(value) -> date:
 # --------------------------------------------------------------------------- the report
 
 
+def queue_tab(user) -> str:
+    """The cases queue's tab that holds every case of the locations counted here (``all`` for admins,
+    ``locations`` for managers): links from a count to its cases name it, so the lists match."""
+    return "all" if role_of(user) == Role.ADMIN else "locations"
+
+
+def queue_url(user, location: Location | None = None, **params) -> str:
+    """The cases queue of `user`'s widest tab, of one location (by code) if given, with `params`."""
+    query = {"tab": queue_tab(user), **({"location": location.code} if location else {}), **params}
+    return f"{reverse('cases:queue')}?{urlencode(query)}"
+
+
 def measure_locations(user) -> QuerySet[Location]:
     """The locations whose measures `user` sees: every one for admins, the managed ones for managers."""
     return dashboard_locations(user).order_by("name", "code")
@@ -158,17 +189,14 @@ def case_measures(
     user,
     *,
     months: list[date],
-    location: Location | None = None,
+    locations: list[Location] | None = None,
     now: datetime | None = None,
 ) -> Report:
     """The measures of the cases `user` may see at the locations they manage (admins: all), for
-    `months` (first days, oldest first; consecutive), optionally of one `location` (already checked to
-    be in scope). Five queries (module docstring)."""
+    `months` (first days; consecutive), optionally of some of those `locations` (already read
+    through `measure_locations`, which then costs no query). Five queries (module docstring)."""
     now = now or timezone.now()
-    locations = measure_locations(user)
-    if location is not None:
-        locations = locations.filter(pk=location.pk)
-    locations = list(locations)
+    locations = list(measure_locations(user)) if locations is None else locations
     months = sorted(months)
     start, _ = period_bounds(PeriodKind.MONTH, months[0])
     _, end = period_bounds(PeriodKind.MONTH, months[-1])
@@ -226,33 +254,14 @@ def _sum(counts: dict, location_id, month) -> Measures:
 
 def _counts(opened: QuerySet[Case], now: datetime) -> dict[tuple[int, date], Measures]:
     """(location id, month) → the counted figures: one GROUP BY query."""
-    has_ack_deadline = Q(acknowledge_due_at__isnull=False)
-    has_resolve_deadline = Q(resolve_due_at__isnull=False)
     rows = (
         opened.values("location_id", "month")
         .annotate(
             opened=Count("pk"),
-            ack_met=Count(
-                "pk",
-                filter=has_ack_deadline & Q(acknowledged_at__lte=F("acknowledge_due_at")),
-            ),
-            ack_missed=Count(
-                "pk",
-                filter=has_ack_deadline
-                & (
-                    Q(acknowledged_at__gt=F("acknowledge_due_at"))
-                    | Q(acknowledged_at__isnull=True, acknowledge_due_at__lt=now)
-                ),
-            ),
-            resolve_met=Count("pk", filter=has_resolve_deadline & Q(resolved_at__lte=F("resolve_due_at"))),
-            resolve_missed=Count(
-                "pk",
-                filter=has_resolve_deadline
-                & (
-                    Q(resolved_at__gt=F("resolve_due_at"))
-                    | Q(resolved_at__isnull=True, resolve_due_at__lt=now)
-                ),
-            ),
+            ack_met=Count("pk", filter=Q(acknowledged_at__lte=F("acknowledge_due_at"))),
+            ack_missed=Count("pk", filter=missed_acknowledgement(now)),
+            resolve_met=Count("pk", filter=Q(resolved_at__lte=F("resolve_due_at"))),
+            resolve_missed=Count("pk", filter=missed_resolution(now)),
             answered=Count("pk", filter=Q(recovered__isnull=False)),
             recovered_n=Count("pk", filter=Q(recovered=True)),
         )
@@ -340,7 +349,7 @@ def _now(cases: QuerySet[Case], now: datetime) -> dict[int, tuple[int, int, int]
         .values("location_id")
         .annotate(
             open=Count("pk"),
-            breached=Count("pk", filter=breached(now)),
+            breached=Count("pk", filter=open_breached(now)),
             new=Count("pk", filter=Q(status=CaseStatus.NEW)),
         )
         .order_by()
@@ -352,3 +361,75 @@ def case_counts_by_location(cases: QuerySet[Case], *, now: datetime | None = Non
     """Location id → (open, breached, new) for `cases` (already scoped) at `now`: one query. The
     home page and the attention list count with it, so their figures equal the measures page's."""
     return _now(cases.order_by(), now or timezone.now())
+
+
+# --------------------------------------------------------------------------- words and CSV
+
+
+def hours_words(hours: float | None) -> str:
+    """'45 min' under an hour, '2.5 h' under ten hours, '36 h' above (grouped: '1,204 h'); '—' for none."""
+    if hours is None:
+        return "—"
+    if hours < 1:
+        return f"{round(hours * 60):,} min"
+    if hours < 10:
+        return f"{hours:.1f} h"
+    return f"{round(hours):,} h"
+
+
+def month_code(month: date | None) -> str:
+    return month.strftime("%Y-%m") if month else "all"
+
+
+MEASURE_CSV_HEADER = [
+    "location code",
+    "location",
+    "month",
+    "cases opened",
+    "acknowledged (n)",
+    "hours to acknowledge, median",
+    "hours to acknowledge, 90th percentile",
+    "resolved (n)",
+    "hours to resolve, median",
+    "hours to resolve, 90th percentile",
+    "acknowledged within SLA",
+    "acknowledgement outcomes known (n)",
+    "resolved within SLA",
+    "resolution outcomes known (n)",
+    "recovered",
+    "follow-ups answered (n)",
+    "open now",
+    "breached now",
+]
+
+
+def _hours_cell(hours: float | None):
+    return round(hours, 2) if hours is not None else None
+
+
+def measure_csv_rows(report: Report):
+    """One row per location and month, then its total ("all"), then every location's (code "all")."""
+    for row in [*report.locations, report.overall]:
+        code = row.location.code if row.location else "all"
+        name = row.location.name if row.location else "All locations"
+        for month, figures in [*row.months, (None, row.total)]:
+            yield [
+                code,
+                name,
+                month_code(month),
+                figures.opened,
+                figures.acknowledge.n,
+                _hours_cell(figures.acknowledge.median_hours),
+                _hours_cell(figures.acknowledge.p90_hours),
+                figures.resolve.n,
+                _hours_cell(figures.resolve.median_hours),
+                _hours_cell(figures.resolve.p90_hours),
+                figures.acknowledged_in_sla.part,
+                figures.acknowledged_in_sla.n,
+                figures.resolved_in_sla.part,
+                figures.resolved_in_sla.n,
+                figures.recovery.part,
+                figures.recovery.n,
+                row.open_now if month is None else None,
+                row.breached_now if month is None else None,
+            ]

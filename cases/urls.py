@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import loop_views, views
+from . import loop_views, measure_views, views
 
 app_name = "cases"
 
@@ -20,4 +20,9 @@ urlpatterns: list = [
 urlpatterns += [
     path("<int:pk>/reply/", loop_views.reply, name="reply"),
     path("<int:pk>/resolve/", loop_views.resolve, name="resolve"),
+]
+
+# How cases are handled, per location and month (cases/measure_views.py).
+urlpatterns += [
+    path("measures/", measure_views.case_measures, name="measures"),
 ]

@@ -25,6 +25,8 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
+from cases.api import CaseViewSet
+from cases.api_measures import CaseMeasuresView
 from measurement.api import EvaluationViewSet, FeedbackViewSet, ObservationViewSet, ScorecardViewSet
 from organization.api import LocationViewSet
 from servicedesk.login_protection import lockout_response
@@ -41,6 +43,7 @@ router.register("scorecards", ScorecardViewSet, basename="scorecard")
 router.register("standards", StandardViewSet, basename="standard")
 router.register("touchpoints", TouchpointViewSet, basename="touchpoint")
 router.register("locations", LocationViewSet, basename="location")
+router.register("cases", CaseViewSet, basename="case")
 
 
 class SchemaView(SpectacularAPIView):
@@ -129,6 +132,8 @@ class TokenView(ObtainAuthToken):
 
 urlpatterns = [
     path("v1/token/", TokenView.as_view(), name="token"),
+    # Before the router's routes, so that "measures" is never read as a case id.
+    path("v1/cases/measures/", CaseMeasuresView.as_view(), name="case-measures"),
     path("v1/", include(router.urls)),
     path("schema/", SchemaView.as_view(), name="schema"),
     path("docs/", login_required(DocsView.as_view()), name="docs"),
