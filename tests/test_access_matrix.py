@@ -424,6 +424,61 @@ POSTS += [
 POST_ONLY |= {"cases:reply", "cases:resolve"}
 
 
+# Closing the loop on a case (cases/loop_views.py, cases/public_views.py): a case with a customer who
+# may be written to, at each side; the follow-up survey's case sits at a third location, since
+# anyone holding its link may open it.
+def _loop_case(location, title: str):
+    from cases.models import Case, CaseOrigin
+    from cases.services.core import case_open
+
+    return Case.objects.filter(title=title).first() or case_open(
+        location=location,
+        title=title,
+        origin=CaseOrigin.PHONE,
+        contact_name="Casey Customer",
+        contact_email="casey@example.org",
+        contact_consent=True,
+    )
+
+
+def _loop_case_url(name: str, side: str) -> Callable[[World], str]:
+    return lambda world: reverse(name, args=[_loop_case(world[side].location, f"Loop case at {side}").pk])
+
+
+def _follow_up_url(world: World) -> str:
+    from cases.services.loop import case_resolve
+    from organization.models import Employee
+
+    gamma = factories.LocationFactory(code="CCC-01", name="Gamma Lane")
+    case = _loop_case(gamma, "Follow-up case")
+    if not case.follow_up_token:
+        admin = Employee.objects.get(role=Role.ADMIN).user
+        case = case_resolve(case=case, user=admin, summary="Refunded.")
+    return reverse("case-follow-up", args=[case.follow_up_token])
+
+
+PAGES += [Page("case-follow-up", public(), url=_follow_up_url)]
+POSTS += [
+    Page("case-follow-up", dict.fromkeys(ROLES, DONE), url=_follow_up_url, method="post", data={"csat": "4"}),
+    *(
+        Page(
+            name,
+            managers_of(side, ok=DONE, staff=404),
+            url=_loop_case_url(name, side),
+            method="post",
+            data=data,
+            side=side,
+        )
+        for name, data in (
+            ("cases:reply", {"message": "We refunded you.", "key": "matrix-key"}),
+            ("cases:resolve", {"summary": "Refunded.", "action_choice": "none"}),
+        )
+        for side in (A, B)
+    ),
+]
+POST_ONLY |= {"cases:reply", "cases:resolve"}
+
+
 # --------------------------------------------------------------------------- helpers
 
 
