@@ -170,10 +170,10 @@ def queue_tabs(user) -> list[str]:
 
 def _tab_condition(user, tab: str) -> Q:
     employee = employee_of(user)
-    me = employee.pk if employee else None
+    nobody = Q(pk__in=[])  # an account without a profile owns and logs nothing
     return {
-        "mine": Q(owner_id=me),
-        "logged": Q(logged_by_id=me),
+        "mine": Q(owner_id=employee.pk) if employee else nobody,
+        "logged": Q(logged_by_id=employee.pk) if employee else nobody,
         "team": Q(team_id__in=managed_team_ids(user)),
         "locations": Q(location_id__in=managed_location_ids(user)),
         "all": Q(),

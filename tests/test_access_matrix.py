@@ -23,6 +23,8 @@ from urllib.parse import urlencode
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from cases.models import Case, CaseEvent, CaseOrigin
+from cases.services.core import case_open
 from consequences.models import Consequence
 from gap_analysis.models import ActionItem, Assessment, Rating
 from measurement.models import Feedback, Observation
@@ -369,59 +371,66 @@ POST_ONLY = {
 }
 
 
-# Closing the loop on a case (cases/loop_views.py, cases/public_views.py): a case with a customer who
-# may be written to, at each side; the follow-up survey's case sits at a third location, since
-# anyone holding its link may open it.
-def _loop_case(location, title: str):
-    from cases.models import Case, CaseOrigin
-    from cases.services.core import case_open
+# The case pages (cases/views.py): a case at each side, logged (and so owned) by the side's staff
+# member; staff see the cases they own or logged, managers their location's, admins every one.
+def _page_case(side: str) -> Callable[[World], object]:
+    def case_at(world: World):
+        here = world[side]
+        title = f"Case page at {side}"
+        return Case.objects.filter(title=title).first() or case_open(
+            location=here.location, title=title, origin=CaseOrigin.PHONE, logged_by=here.employee
+        )
 
-    return Case.objects.filter(title=title).first() or case_open(
-        location=location,
-        title=title,
-        origin=CaseOrigin.PHONE,
-        contact_name="Casey Customer",
-        contact_email="casey@example.org",
-        contact_consent=True,
-    )
+    return lambda world: case_at(world).pk
 
 
-def _loop_case_url(name: str, side: str) -> Callable[[World], str]:
-    return lambda world: reverse(name, args=[_loop_case(world[side].location, f"Loop case at {side}").pk])
+def case_seen_at(side: str, *, ok: str | int = 200) -> dict[str, str | int]:
+    at_a, at_b = (ok if side == A else 404), (ok if side == B else 404)
+    return {"anonymous": LOGIN, "staff": at_a, "manager": at_a, "other_manager": at_b, "admin": ok}
 
 
-def _follow_up_url(world: World) -> str:
-    from cases.services.loop import case_resolve
-    from organization.models import Employee
-
-    gamma = factories.LocationFactory(code="CCC-01", name="Gamma Lane")
-    case = _loop_case(gamma, "Follow-up case")
-    if not case.follow_up_token:
-        admin = Employee.objects.get(role=Role.ADMIN).user
-        case = case_resolve(case=case, user=admin, summary="Refunded.")
-    return reverse("case-follow-up", args=[case.follow_up_token])
-
-
-PAGES += [Page("case-follow-up", public(), url=_follow_up_url)]
+PAGES += [
+    Page("cases:queue", signed_in()),
+    Page("cases:feedback", managers()),
+    Page("cases:new", signed_in()),
+    *(
+        Page("cases:detail", case_seen_at(side), url=url("cases:detail", _page_case(side)), side=side)
+        for side in (A, B)
+    ),
+]
 POSTS += [
-    Page("case-follow-up", dict.fromkeys(ROLES, DONE), url=_follow_up_url, method="post", data={"csat": "4"}),
+    # Sent back with its errors (no location chosen): the form is open to everyone with a profile.
+    Page(
+        "cases:new",
+        {"anonymous": LOGIN, **dict.fromkeys(ROLES[1:], DONE)},
+        method="post",
+        data={"origin": "phone"},
+    ),
+    *sided(
+        "cases:feedback-open",
+        lambda side: managers_of(side, ok=DONE),
+        ("feedback", "pk"),
+        method="post",
+        data={"severity": "high"},
+    ),
     *(
         Page(
             name,
-            managers_of(side, ok=DONE, staff=404),
-            url=_loop_case_url(name, side),
+            case_seen_at(side, ok=DONE),
+            url=url(name, _page_case(side)),
             method="post",
             data=data,
             side=side,
         )
         for name, data in (
-            ("cases:reply", {"message": "We refunded you.", "key": "matrix-key"}),
-            ("cases:resolve", {"summary": "Refunded.", "action_choice": "none"}),
+            ("cases:transition", {"step": "acknowledge"}),
+            ("cases:assign", {"owner": "", "note": "Nobody chosen: sent back with the error."}),
+            ("cases:note", {"text": "Called the customer back."}),
         )
         for side in (A, B)
     ),
 ]
-POST_ONLY |= {"cases:reply", "cases:resolve"}
+POST_ONLY |= {"cases:feedback-open", "cases:transition", "cases:assign", "cases:note"}
 
 
 # Closing the loop on a case (cases/loop_views.py, cases/public_views.py): a case with a customer who
@@ -505,7 +514,18 @@ def _check(response, expected, path: str) -> None:
 
 
 # Everything a refused POST might have changed.
-WRITABLE = (Acknowledgement, Completion, Assessment, Rating, ActionItem, Consequence, Observation, Feedback)
+WRITABLE = (
+    Acknowledgement,
+    Completion,
+    Assessment,
+    Rating,
+    ActionItem,
+    Consequence,
+    Observation,
+    Feedback,
+    Case,
+    CaseEvent,
+)
 
 
 def _state() -> dict[str, list[dict]]:
