@@ -518,6 +518,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "TouchpointChannelEnum": "touchpoints.models.Channel",
         "FeedbackChannelEnum": "measurement.models.FeedbackChannel",
+        # Case statuses appear in cases, their events and the transition body; origins twice.
+        "CaseStatusEnum": "cases.models.CaseStatus",
+        "CaseOriginEnum": "cases.models.CaseOrigin",
+        "ComplaintOriginEnum": "cases.api.API_ORIGINS",
     },
 }
 

@@ -17,7 +17,7 @@ from django.db.models import IntegerField, Q, Value, When
 from django.utils import timezone
 
 from measurement.models import Feedback
-from organization.models import Employee, Role
+from organization.models import Employee, Location, Role
 from organization.scope import employee_of, scope_queryset
 
 from ..models import Case, CaseCategory, CaseEvent, CaseOrigin, CaseRule, CaseStatus, EventKind, Severity
@@ -317,3 +317,54 @@ def _cases_insert(cases: list[Case]) -> list[Case]:
     raise CaseIntakeError(
         "Other writers kept opening cases for the same feedback answers; try the batch again."
     )
+
+
+# --- complaints from other systems (the API) -----------------------------------------------------
+
+
+def case_open_from_system(
+    *,
+    user,
+    location: Location,
+    title: str,
+    external_id: str | None = None,
+    origin: str = CaseOrigin.API,
+    severity: str = Severity.NORMAL,
+    **fields,
+) -> tuple[Case, bool]:
+    """Open a case that a contact-centre or CRM system sends; returns (case, created).
+
+    Idempotent by `external_id`: a resend returns the stored case (created False), also when two
+    resends race. The token's owner is recorded as who opened it, but a system takes no calls
+    itself: the case goes to the location's manager. `fields` are further `Case` fields
+    (touchpoint, category, description, contact details). Raises ValidationError naming the
+    field, e.g. `external_id` when the id belongs to a case outside the user's scope.
+    """
+    if external_id:
+        existing = Case.objects.filter(external_id=external_id).first()
+        if existing is not None:
+            return _resent(user, existing), False
+    try:
+        with transaction.atomic():
+            case = case_open(
+                location=location,
+                title=title,
+                origin=origin,
+                user=user,
+                severity=severity,
+                external_id=external_id or None,
+                **fields,
+            )
+    except (IntegrityError, ValidationError):
+        # A resend that raced the first sending: the first one's case is the answer.
+        existing = Case.objects.filter(external_id=external_id).first() if external_id else None
+        if existing is None:
+            raise
+        return _resent(user, existing), False
+    return case, True
+
+
+def _resent(user, case: Case) -> Case:
+    if not scope_queryset(user, Case.objects.filter(pk=case.pk)).exists():
+        raise ValidationError({"external_id": "This external id belongs to a case outside your scope."})
+    return case
