@@ -575,3 +575,22 @@ def test_a_follow_up_comment_the_database_cannot_store_is_refused(case, manager)
     assert "comment" in refused.value.message_dict
     case.refresh_from_db()
     assert case.follow_up_answered_at is None
+
+
+def test_a_reply_the_mail_server_refuses_is_noted_on_the_timeline(
+    case, manager, monkeypatch, django_capture_on_commit_callbacks
+):
+    import smtplib
+
+    from django.core.mail import EmailMultiAlternatives
+
+    def refuse(self, fail_silently=False):
+        raise smtplib.SMTPRecipientsRefused({"dana@example.org": (550, b"no such user")})
+
+    monkeypatch.setattr(EmailMultiAlternatives, "send", refuse)
+    with django_capture_on_commit_callbacks(execute=True):
+        _reply(case, manager)
+    note = case.events.get(kind=EventKind.NOTE)
+    assert "to dana@example.org could not be sent" in note.text
+    # The reply stays recorded as written; a new form sends it again.
+    assert case.events.filter(kind=EventKind.MESSAGE).count() == 1
