@@ -32,6 +32,7 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
+from cases.models import Case
 from consequences.models import Consequence
 from gap_analysis.selectors import actions_visible_to, assessments_visible_to
 from measurement.models import Evaluation, Feedback, Scorecard
@@ -73,6 +74,7 @@ class Demo:
     standard_code: str
     touchpoint: Touchpoint
     team: Team
+    case: Case
 
 
 def _first(queryset, what: str):
@@ -102,6 +104,7 @@ def _demo(size: dict) -> Demo:
             Touchpoint.objects.filter(locations=store, active=True).order_by("pk"), "touchpoint"
         ),
         team=_first(Team.objects.filter(location=store).order_by("pk"), "team"),
+        case=_first(scope_queryset(manager, Case.objects.filter(location=store).order_by("pk")), "case"),
     )
 
 
@@ -245,6 +248,14 @@ REQUESTS = [
     Request("consequence inbox", MANAGERS, page("consequences:inbox")),
     Request("consequence inbox as CSV", MANAGERS, page("consequences:inbox", format="csv")),
     Request("consequence", MANAGERS, page("consequences:detail", lambda d: d.consequence.pk)),
+    # Customer cases: the queue, the feedback inbox, one case with its timeline, the complaint form.
+    Request("cases queue", EVERYONE, page("cases:queue")),
+    Request("cases queue of my locations", ("manager",), page("cases:queue", tab="locations")),
+    Request("cases queue, every status", MANAGERS, page("cases:queue", tab="all", status="any")),
+    Request("feedback inbox", MANAGERS, page("cases:feedback")),
+    Request("feedback inbox of detractors", MANAGERS, page("cases:feedback", band="detractors")),
+    Request("case", MANAGERS, page("cases:detail", lambda d: d.case.pk)),
+    Request("complaint form", EVERYONE, page("cases:new")),
     # QR codes of a store, and the public pages.
     Request("QR sheet", MANAGERS, page("feedback-qr-sheet", lambda d: d.store.code)),
     Request(
