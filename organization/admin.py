@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from import_export.admin import ImportExportMixin
 
-from .models import Employee, Location, Notice, Team
+from .models import Employee, Location, Notice, OpeningHours, Team
 from .resources import EmployeeResource, LocationResource, TeamResource
 from .services import employee_sync_groups
 
@@ -34,6 +34,17 @@ class TeamInline(admin.TabularInline):
     show_change_link = True
 
 
+class OpeningHoursInline(admin.TabularInline):
+    """A location's week for the SLA clock (cases.sla): the template says what no rows mean, since
+    an empty table is a choice here (open around the clock), not a gap."""
+
+    model = OpeningHours
+    fields = ("weekday", "opens_at", "closes_at")
+    extra = 0
+    max_num = 7
+    template = "admin/organization/openinghours_inline.html"
+
+
 @admin.register(Location)
 class LocationAdmin(ProgramImportExportMixin, admin.ModelAdmin):
     # Explicit: the count annotation in get_queryset drops Meta.ordering, and autocomplete pages need one.
@@ -43,7 +54,7 @@ class LocationAdmin(ProgramImportExportMixin, admin.ModelAdmin):
     list_filter = ("region", "active")
     search_fields = ("code", "name", "region")
     readonly_fields = ("qr_sheet",)
-    inlines = [TeamInline]
+    inlines = [TeamInline, OpeningHoursInline]
 
     def get_queryset(self, request):
         return (
@@ -66,6 +77,18 @@ class LocationAdmin(ProgramImportExportMixin, admin.ModelAdmin):
     @admin.display(description="feedback QR codes")
     def qr_sheet(self, obj):
         return qr_sheet_link(obj)
+
+
+@admin.register(OpeningHours)
+class OpeningHoursAdmin(admin.ModelAdmin):
+    """Every location's week in one list, to compare them; each location's own is edited on its page."""
+
+    list_display = ("location", "weekday", "opens_at", "closes_at")
+    list_filter = ("weekday", "location")
+    list_select_related = ("location",)
+    search_fields = ("location__code", "location__name")
+    autocomplete_fields = ("location",)
+    ordering = ("location__name", "weekday")
 
 
 def qr_sheet_link(location: Location, text: str = "Printable QR sheet") -> str:

@@ -255,3 +255,66 @@ def test_a_week_too_short_to_hold_the_time_gives_no_deadline_instead_of_an_error
     case = case_open(location=location, title="Rare", origin=CaseOrigin.PHONE, opened_at=at(2026, 6, 8, 8))
     assert case.sla_policy is not None
     assert case.acknowledge_due_at is None and case.resolve_due_at is None
+
+
+# --------------------------------------------------------------------------- admin
+
+
+@pytest.fixture
+def root_client(client, db):
+    from django.contrib.auth import get_user_model
+
+    client.force_login(get_user_model().objects.create_superuser("root", "root@example.com", "pw-long-enough"))
+    return client
+
+
+def location_post(location, rows):
+    data = {
+        "code": location.code,
+        "name": location.name,
+        "region": location.region,
+        "active": "on",
+        "teams-TOTAL_FORMS": "0",
+        "teams-INITIAL_FORMS": "0",
+        "opening_hours-TOTAL_FORMS": str(len(rows)),
+        "opening_hours-INITIAL_FORMS": "0",
+    }
+    for i, (weekday, opens, closes) in enumerate(rows):
+        data |= {
+            f"opening_hours-{i}-weekday": str(weekday),
+            f"opening_hours-{i}-opens_at": opens,
+            f"opening_hours-{i}-closes_at": closes,
+        }
+    return data
+
+
+def test_the_location_admin_edits_opening_hours_and_says_what_no_rows_mean(root_client, contact_centre):
+    url = f"/admin/organization/location/{contact_centre.pk}/change/"
+    page = root_client.get(url).content.decode()
+    assert "No rows at all: open around the clock" in page
+    assert "A weekday without a row: closed all day" in page
+
+    response = root_client.post(url, location_post(contact_centre, [(0, "09:00", "17:00"), (5, "10:00", "14:00")]))
+
+    assert response.status_code == 302
+    assert set(contact_centre.opening_hours.values_list("weekday", "opens_at", "closes_at")) == {
+        (0, time(9), time(17)),
+        (5, time(10), time(14)),
+    }
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ([(0, "17:00", "09:00")], "Closing time must be after opening time."),
+        ([(0, "09:00", "17:00"), (0, "10:00", "12:00")], "Please correct the duplicate data for weekday"),
+        ([(0, "9 o'clock", "17:00")], "Enter a valid time."),
+    ],
+    ids=["closing-before-opening", "weekday-twice", "not-a-time"],
+)
+def test_bad_opening_hours_are_refused_naming_the_field(root_client, contact_centre, rows, message):
+    url = f"/admin/organization/location/{contact_centre.pk}/change/"
+    response = root_client.post(url, location_post(contact_centre, rows))
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not contact_centre.opening_hours.exists()
