@@ -46,6 +46,7 @@ class RuleAdmin(admin.ModelAdmin):
         "period_kind",
         "consecutive_periods",
         "min_observations",
+        "breaches_at_least",
         "standard",
         "active",
     )
@@ -66,6 +67,15 @@ class RuleAdmin(admin.ModelAdmin):
                     "consecutive_periods",
                     "min_observations",
                 )
+            },
+        ),
+        (
+            "Customer cases (SLA breached)",
+            {
+                "fields": ("breaches_at_least",),
+                "description": "A rule on SLA breaches counts the cases of one person (the owner) or one "
+                "location that missed a deadline in one period of the period kind above; the standard, "
+                "consecutive periods and minimum observations do not apply to it.",
             },
         ),
         ("Then", {"fields": ("action", "due_within_days")}),

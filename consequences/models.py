@@ -21,6 +21,7 @@ class Condition(models.TextChoices):
     REPEATED_SHORTFALL = "shortfall", "Pass rate below target for N consecutive periods"
     DEVIATION = "deviation", "Any deviation of a non-negotiable standard"
     TRAINING_LAPSE = "training_lapse", "Pass rate below target while training on the standard has expired"
+    SLA_BREACHED = "sla_breached", "Customer cases breached their SLA N times in a period"
 
 
 class Polarity(models.TextChoices):
@@ -42,7 +43,10 @@ ALLOWED_ACTIONS = {
     Condition.REPEATED_SHORTFALL: {Action.COACHING, Action.CORRECTIVE_ACTION, Action.REMEDIAL_TRAINING},
     Condition.DEVIATION: {Action.CORRECTIVE_ACTION},
     Condition.TRAINING_LAPSE: {Action.REMEDIAL_TRAINING},
+    Condition.SLA_BREACHED: {Action.COACHING, Action.CORRECTIVE_ACTION},
 }
+# Whose cases an SLA-breach rule counts: one person's (the owner's) or one location's.
+SLA_SUBJECTS = {SubjectKind.EMPLOYEE, SubjectKind.LOCATION}
 
 
 class Rule(models.Model):
@@ -71,6 +75,16 @@ class Rule(models.Model):
         related_name="rules",
         help_text="Limit the rule to one standard; leave empty for the overall pass rate.",
     )
+    # Its own field, not min_observations or consecutive_periods, whose help texts say something else.
+    breaches_at_least = models.PositiveSmallIntegerField(
+        "SLA breaches at least",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(1000)],
+        help_text="For “Customer cases breached their SLA”: how many of the subject's cases must miss "
+        "a deadline (acknowledgement or resolution) within one period of the rule's period kind "
+        "(1–1,000). Leave empty for every other condition.",
+    )
     due_within_days = models.PositiveIntegerField(
         default=14,
         # Due dates are counted from today: a bound keeps them inside the calendar.
@@ -96,8 +110,22 @@ class Rule(models.Model):
                     condition=Condition.TRAINING_LAPSE,
                     action=Action.REMEDIAL_TRAINING,
                     subject_kind="employee",
+                )
+                | Q(
+                    condition=Condition.SLA_BREACHED,
+                    action__in=[Action.COACHING, Action.CORRECTIVE_ACTION],
+                    subject_kind__in=["employee", "location"],
                 ),
                 name="rule_action_fits_condition",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    condition=Condition.SLA_BREACHED,
+                    breaches_at_least__isnull=False,
+                    breaches_at_least__gte=1,
+                )
+                | (~Q(condition=Condition.SLA_BREACHED) & Q(breaches_at_least__isnull=True)),
+                name="rule_breaches_only_for_sla_rules",
             ),
             models.CheckConstraint(
                 condition=Q(subject_kind__in=SubjectKind.values), name="rule_subject_kind_valid"
@@ -120,6 +148,15 @@ class Rule(models.Model):
             errors["action"] = f"“{self.get_condition_display()}” leads to: {allowed}."
         if self.condition == Condition.TRAINING_LAPSE and self.subject_kind != SubjectKind.EMPLOYEE:
             errors["subject_kind"] = "Training lapses concern one employee: choose Employee."
+        if self.condition == Condition.SLA_BREACHED:
+            if self.subject_kind and self.subject_kind not in SLA_SUBJECTS:
+                errors["subject_kind"] = (
+                    "SLA breaches are counted for a case's owner or its location: choose Employee or Location."
+                )
+            if self.breaches_at_least is None:
+                errors["breaches_at_least"] = "Say how many SLA breaches in a period lead to the consequence."
+        elif self.breaches_at_least is not None:
+            errors["breaches_at_least"] = "Only the SLA-breach condition counts breaches: leave this empty."
         if errors:
             raise ValidationError(errors)
 

@@ -25,11 +25,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db.models import (
     Case,
+    CharField,
     Count,
+    DateTimeField,
     Exists,
     F,
     IntegerField,
@@ -43,6 +45,8 @@ from django.db.models import (
 from django.http import Http404
 from django.utils import timezone
 
+from cases.measures import missed_acknowledgement, missed_resolution
+from cases.models import Case as CustomerCase
 from measurement.models import Deviation, DeviationStatus, Grain, Scorecard
 from measurement.selectors import period_label, scorecard_subject
 from measurement.services.rollup import period_start
@@ -593,3 +597,47 @@ def inbox_csv_rows(consequences: Iterable[Consequence]):
             timezone.localtime(c.closed_at) if c.closed_at else None,
             c.closure_note,
         )
+
+
+# --------------------------------------------------------------------------- SLA breaches of cases
+
+
+@dataclass(frozen=True)
+class Breach:
+    """A customer case that missed a deadline, dated at the first deadline it missed."""
+
+    case_id: int
+    subject_id: int  # the case's owner (employee) or its location
+    at: datetime
+    deadline: str  # "acknowledgement" or "resolution"
+
+    @property
+    def reference(self) -> str:
+        return CustomerCase(pk=self.case_id).reference
+
+
+def sla_breaches(*, subject_kind: str, start: datetime, end: datetime, now: datetime) -> list[Breach]:
+    """Cases whose first missed deadline falls in [start, end), as they stand at `now`, by subject:
+    the owner for an employee rule (cases without an active owner count for nobody), else the
+    location. A case counts once, at the acknowledgement deadline if it missed that, else at the
+    resolution deadline. One query."""
+    missed_ack, missed_res = missed_acknowledgement(now), missed_resolution(now)
+    column = "owner_id" if subject_kind == SubjectKind.EMPLOYEE else "location_id"
+    cases = CustomerCase.objects.annotate(
+        breached_at=Case(
+            When(missed_ack, then=F("acknowledge_due_at")),
+            When(missed_res, then=F("resolve_due_at")),
+            default=None,
+            output_field=DateTimeField(),
+        ),
+        deadline=Case(
+            When(missed_ack, then=Value("acknowledgement")),
+            When(missed_res, then=Value("resolution")),
+            default=Value(""),
+            output_field=CharField(),
+        ),
+    ).filter(breached_at__gte=start, breached_at__lt=end)
+    if subject_kind == SubjectKind.EMPLOYEE:
+        cases = cases.filter(owner__active=True)
+    rows = cases.order_by(column, "breached_at", "pk").values_list("pk", column, "breached_at", "deadline")
+    return [Breach(pk, subject, at, deadline) for pk, subject, at, deadline in rows]

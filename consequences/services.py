@@ -20,6 +20,15 @@ active rule proposes consequences:
   shortfall rule whose action is remedial training proposes the consequence only: the training
   status model cannot ask for a course again while its completion is still current.
 
+- *SLA breached* → coaching or corrective action: at least ``breaches_at_least`` customer cases of
+  the subject (an employee: the cases they own; a location: its cases) missed a deadline within one
+  period of the rule's kind — the running period and the one before it are judged, so that a breach
+  is acted on in the period it happens and one found late (the evaluation did not run at the turn
+  of the period) still counts. A case counts once, in the period of the first deadline it missed
+  (`consequences.selectors.sla_breaches`); the notes name each case's reference. These rules run
+  on every evaluation (breaches come from the clock, not from a rollup) and on their own beat
+  entry (``consequences.tasks.evaluate_sla_rules``), so they are judged even when no rollup runs.
+
 Owner: the first (lowest user id) active manager of the subject's location, else of its team, else
 none — then whoever approves it becomes its owner.
 
@@ -34,7 +43,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -44,6 +53,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 
 from measurement.models import Deviation, DeviationStatus, Grain, PeriodKind, Scorecard
+from measurement.selectors.common import period_bounds
+from measurement.services.rollup import period_start
+from organization.formatting import day
 from organization.models import Employee, Location, Role, Team
 from organization.notifications import NoticeItem, notices_send
 from organization.scope import role_of, scope_queryset
@@ -119,18 +131,26 @@ def _is_affected(rule: Rule, touched: dict[str, set[date]] | None, today: date) 
     begun and the window has moved. The nightly full rebuild evaluates every rule, which catches a
     window that moved while no evidence came in.
     """
-    if touched is None or rule.condition == Condition.DEVIATION:
+    if touched is None or rule.condition in (Condition.DEVIATION, Condition.SLA_BREACHED):
         return True
     window = selectors.closed_periods(kind=rule.period_kind, count=rule.consecutive_periods, today=today)
     return any(start >= window[-1] for start in touched.get(rule.period_kind, ()))
 
 
-def rules_evaluate(*, periods: Iterable | None = None, today: date | None = None) -> dict:
+def rules_evaluate(
+    *,
+    periods: Iterable | None = None,
+    today: date | None = None,
+    now: datetime | None = None,
+    conditions: Iterable[str] | None = None,
+) -> dict:
     """Evaluate every active rule and propose the consequences that follow, idempotently.
 
     Inputs: ``periods``, the (period kind, period start) pairs a rollup recomputed (start as a date or
     ISO string); None evaluates every rule. ``today`` (default: today in the organisation's time zone)
-    decides which periods are closed and sets due dates.
+    decides which periods are closed and sets due dates; ``now`` (default: the current time) which
+    case deadlines have passed. ``conditions`` limits the run to rules of those conditions (the SLA
+    beat entry evaluates SLA-breach rules only).
     Output: ``{"rules": evaluated, "created": consequences created, "assignments": training
     assignments given a remedial deadline, "by_rule": {rule name: created}}``.
     Each rule is evaluated in its own transaction; an error propagates (the task fails loudly) after
@@ -140,12 +160,16 @@ def rules_evaluate(*, periods: Iterable | None = None, today: date | None = None
     cannot stop the rules after it.
     Raises ValueError for a malformed period.
     """
-    today = today or timezone.localdate()
+    now = now or timezone.now()
+    today = today or timezone.localdate(now)
     touched = _touched_periods(periods)
     # Standard-specific rules first: when two deviation rules match a deviation, the more specific
     # one answers it (a deviation has one corrective action).
+    active = Rule.objects.filter(active=True)
+    if conditions is not None:
+        active = active.filter(condition__in=list(conditions))
     rules = sorted(
-        Rule.objects.filter(active=True).select_related("standard"),
+        active.select_related("standard"),
         key=lambda r: (r.standard_id is None, r.name),
     )
     result = {"rules": 0, "created": 0, "assignments": 0, "by_rule": {}, "skipped": []}
@@ -154,7 +178,7 @@ def rules_evaluate(*, periods: Iterable | None = None, today: date | None = None
             if not _is_affected(rule, touched, today):
                 continue
             with transaction.atomic():
-                created, assigned = _propose(rule=rule, proposals=_proposals(rule, today), today=today)
+                created, assigned = _propose(rule=rule, proposals=_proposals(rule, today, now), today=today)
         except OverflowError as error:
             logger.error("Consequence rule %r skipped: its dates cannot be computed (%s)", rule.name, error)
             result["skipped"].append(rule.name)
@@ -167,9 +191,11 @@ def rules_evaluate(*, periods: Iterable | None = None, today: date | None = None
     return result
 
 
-def _proposals(rule: Rule, today: date) -> list[Proposal]:
+def _proposals(rule: Rule, today: date, now: datetime) -> list[Proposal]:
     if rule.condition == Condition.DEVIATION:
         return _deviation_proposals(rule)
+    if rule.condition == Condition.SLA_BREACHED:
+        return _sla_proposals(rule, today, now)
     if rule.condition == Condition.SUSTAINED_PERFORMANCE:
         return _run_proposals(rule, today, met=True)
     if rule.condition == Condition.REPEATED_SHORTFALL:
@@ -300,6 +326,45 @@ def _deviation_proposals(rule: Rule) -> list[Proposal]:
                 notes=f"Deviation of the non-negotiable standard {deviation.standard}."
                 + (f"\nObserved: {comment}" if comment else ""),
                 **subject,
+            )
+        )
+    return proposals
+
+
+def _sla_proposals(rule: Rule, today: date, now: datetime) -> list[Proposal]:
+    """A proposal per subject and period (the running one and the one before) with at least
+    ``breaches_at_least`` cases that breached their SLA in it (module docstring)."""
+    kind = rule.period_kind
+    current = period_start(kind, today)
+    previous = period_start(kind, current - timedelta(days=1))
+    start, _ = period_bounds(kind, previous)
+    _, end = period_bounds(kind, current)
+    found: dict[tuple[date, int], list[selectors.Breach]] = {}
+    for breach in selectors.sla_breaches(subject_kind=rule.subject_kind, start=start, end=end, now=now):
+        started = period_start(kind, timezone.localtime(breach.at).date())
+        found.setdefault((started, breach.subject_id), []).append(breach)
+    enough = {key: breaches for key, breaches in found.items() if len(breaches) >= rule.breaches_at_least}
+    subjects = _subjects(rule.subject_kind, {subject_id for _, subject_id in enough})
+    proposals = []
+    for (started, subject_id), breaches in sorted(enough.items()):
+        subject = subjects.get(subject_id)
+        if subject is None:  # gone since the read
+            continue
+        proposals.append(
+            Proposal(
+                key=f"rule={rule.pk}|{rule.subject_kind}={subject_id}|{kind}={started.isoformat()}",
+                subject_kind=rule.subject_kind,
+                period_kind=kind,
+                period_start=started,
+                summary=(
+                    f"{rule.get_action_display()}: {len(breaches)} customer "
+                    f"{'case' if len(breaches) == 1 else 'cases'} of {subject} "
+                    f"breached {'its' if len(breaches) == 1 else 'their'} SLA in {period_label(kind, started)}"
+                )[:SUMMARY_LENGTH],
+                notes="SLA breached: "
+                + ", ".join(f"{b.reference} ({b.deadline} due {day(b.at, with_time=True)})" for b in breaches)
+                + ".",
+                **_subject_fields(rule.subject_kind, subject),
             )
         )
     return proposals

@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from .models import Condition
 from .services import consequences_overdue_notify, rules_evaluate
 
 
@@ -21,3 +22,11 @@ def evaluate_rules(periods: list | None = None) -> dict:
 def notify_overdue_consequences() -> dict:
     """Daily: email owners (or location managers) the consequences past their due date."""
     return consequences_overdue_notify()
+
+
+# Breaches come from the clock, not from evidence: these rules are judged on their own schedule
+# too, so that they run when no rollup does. Idempotent like every evaluation (dedupe keys).
+@shared_task(acks_late=True, ignore_result=True)
+def evaluate_sla_rules() -> dict:
+    """Evaluate the SLA-breach consequence rules only."""
+    return rules_evaluate(conditions=[Condition.SLA_BREACHED])

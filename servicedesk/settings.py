@@ -376,12 +376,6 @@ ROLLUP_INTERVAL = _minutes("ROLLUP_INTERVAL_MINUTES", 5)
 REMINDER_HOUR = env_int("REMINDER_HOUR", 7)
 if not 0 <= REMINDER_HOUR <= 23:
     raise ImproperlyConfigured(f"REMINDER_HOUR must be an hour from 0 to 23, got {REMINDER_HOUR}")
-# Case deadlines: warnings before them and escalations after them, every few minutes.
-CASES_ESCALATION_INTERVAL = _minutes("CASES_ESCALATION_INTERVAL_MINUTES", 5)
-# Cases looked at per escalation run, the soonest deadline first; the rest wait for the next run.
-CASES_ESCALATION_BATCH = env_int("CASES_ESCALATION_BATCH", 500)
-if CASES_ESCALATION_BATCH < 1:
-    raise ImproperlyConfigured(f"CASES_ESCALATION_BATCH must be at least 1, got {CASES_ESCALATION_BATCH}")
 CELERY_BEAT_SCHEDULE = {
     # Scorecards of the periods touched since the last run (today, this week, month, quarter).
     "measurement-rollup-scorecards": {
@@ -407,8 +401,9 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 60 * 60},
     },
     # Daily reminder emails (one per person, never the same item twice), at REMINDER_HOUR local time.
-    # Consequence rules need no entry of their own: every rollup (the nightly rebuild included)
-    # enqueues consequences.tasks.evaluate_rules through the scorecards_rolled_up signal.
+    # Consequence rules on scorecards and deviations need no entry of their own: every rollup (the
+    # nightly rebuild included) enqueues consequences.tasks.evaluate_rules through the
+    # scorecards_rolled_up signal. SLA-breach rules have one as well (below).
     "training-send-reminders": {
         "task": "training.tasks.send_training_reminders",
         "schedule": crontab(hour=REMINDER_HOUR, minute=5),
@@ -424,11 +419,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=REMINDER_HOUR, minute=15),
         "options": {"expires": 4 * 60 * 60},
     },
-    # Warn case owners before an SLA deadline, escalate to their managers after it (once each).
-    "cases-escalate": {
-        "task": "cases.tasks.escalate_cases",
-        "schedule": CASES_ESCALATION_INTERVAL,
-        "options": {"expires": CASES_ESCALATION_INTERVAL.total_seconds() * 0.9},
+    # Consequence rules on customer cases' SLA breaches: breaches come from the clock, not from a
+    # rollup, so they are judged on their own schedule as well as after every rollup.
+    "consequences-evaluate-sla-rules": {
+        "task": "consequences.tasks.evaluate_sla_rules",
+        "schedule": HOUSEKEEPING_INTERVAL,
+        "options": {"expires": HOUSEKEEPING_INTERVAL.total_seconds() * 0.9},
     },
 }
 
@@ -530,10 +526,6 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "TouchpointChannelEnum": "touchpoints.models.Channel",
         "FeedbackChannelEnum": "measurement.models.FeedbackChannel",
-        # Case statuses appear in cases, their events and the transition body; origins twice.
-        "CaseStatusEnum": "cases.models.CaseStatus",
-        "CaseOriginEnum": "cases.models.CaseOrigin",
-        "ComplaintOriginEnum": "cases.api.API_ORIGINS",
     },
 }
 

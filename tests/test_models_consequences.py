@@ -32,8 +32,18 @@ ALLOWED_PAIRS = {
     (Condition.REPEATED_SHORTFALL, Action.REMEDIAL_TRAINING),
     (Condition.DEVIATION, Action.CORRECTIVE_ACTION),
     (Condition.TRAINING_LAPSE, Action.REMEDIAL_TRAINING),
+    (Condition.SLA_BREACHED, Action.COACHING),
+    (Condition.SLA_BREACHED, Action.CORRECTIVE_ACTION),
 }
 EVERY_PAIR = [(condition, action) for condition in Condition for action in Action]
+
+
+def _rule(condition, action):
+    # An SLA-breach rule says how many breaches it takes; no other rule may.
+    breaches = 2 if condition == Condition.SLA_BREACHED else None
+    return factories.RuleFactory.build(
+        subject_kind=SubjectKind.EMPLOYEE, condition=condition, action=action, breaches_at_least=breaches
+    )
 
 
 def test_allowed_actions_table_is_the_documented_one():
@@ -42,7 +52,7 @@ def test_allowed_actions_table_is_the_documented_one():
 
 @pytest.mark.parametrize(("condition", "action"), sorted(ALLOWED_PAIRS))
 def test_rule_action_that_fits_its_condition_is_valid(condition, action):
-    rule = factories.RuleFactory.build(subject_kind=SubjectKind.EMPLOYEE, condition=condition, action=action)
+    rule = _rule(condition, action)
 
     rule.full_clean()
     rule.save()
@@ -50,7 +60,7 @@ def test_rule_action_that_fits_its_condition_is_valid(condition, action):
 
 @pytest.mark.parametrize(("condition", "action"), sorted(set(EVERY_PAIR) - ALLOWED_PAIRS))
 def test_rule_action_must_fit_its_condition(condition, action):
-    rule = factories.RuleFactory.build(subject_kind=SubjectKind.EMPLOYEE, condition=condition, action=action)
+    rule = _rule(condition, action)
 
     assert_invalid(rule, "action", f"“{Condition(condition).label}” leads to:")
     assert_db_rejects(rule, "rule_action_fits_condition")

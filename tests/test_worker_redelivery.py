@@ -115,6 +115,7 @@ def test_every_beat_entry_is_covered_here(settings):
         "training.tasks.send_training_reminders",
         "standards.tasks.send_acknowledgement_reminders",
         "consequences.tasks.notify_overdue_consequences",
+        "consequences.tasks.evaluate_sla_rules",
     }
     assert {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()} <= covered
 
@@ -201,6 +202,34 @@ def test_a_reminder_run_lost_before_its_commit_sends_nothing_and_the_rerun_sends
     assert send_acknowledgement_reminders.delay().get()["emails"] == 2
     assert send_acknowledgement_reminders.delay().get()["emails"] == 0
     assert len(mailoutbox) == 2 and len({message.to[0] for message in mailoutbox}) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sla_rules_evaluated_again_propose_nothing_more():
+    from consequences.models import Action, Condition, Consequence, Rule, SubjectKind
+    from consequences.tasks import evaluate_sla_rules
+
+    location = factories.LocationFactory()
+    owner = factories.EmployeeFactory(location=location)
+    Rule.objects.create(
+        name="Two breaches",
+        subject_kind=SubjectKind.LOCATION,
+        condition=Condition.SLA_BREACHED,
+        action=Action.COACHING,
+        breaches_at_least=2,
+    )
+    due = timezone.now() - timedelta(minutes=5)
+    for minutes in (0, 1):
+        factories.CaseFactory(
+            location=location,
+            owner=owner,
+            opened_at=due - timedelta(hours=1, minutes=minutes),
+            acknowledge_due_at=due - timedelta(minutes=minutes),
+        )
+
+    assert evaluate_sla_rules.delay().get()["created"] == 1
+    assert evaluate_sla_rules.delay().get()["created"] == 0
+    assert Consequence.objects.count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
