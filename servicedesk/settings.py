@@ -376,6 +376,12 @@ ROLLUP_INTERVAL = _minutes("ROLLUP_INTERVAL_MINUTES", 5)
 REMINDER_HOUR = env_int("REMINDER_HOUR", 7)
 if not 0 <= REMINDER_HOUR <= 23:
     raise ImproperlyConfigured(f"REMINDER_HOUR must be an hour from 0 to 23, got {REMINDER_HOUR}")
+# Case deadlines: warnings before them and escalations after them, every few minutes.
+CASES_ESCALATION_INTERVAL = _minutes("CASES_ESCALATION_INTERVAL_MINUTES", 5)
+# Cases looked at per escalation run, the soonest deadline first; the rest wait for the next run.
+CASES_ESCALATION_BATCH = env_int("CASES_ESCALATION_BATCH", 500)
+if CASES_ESCALATION_BATCH < 1:
+    raise ImproperlyConfigured(f"CASES_ESCALATION_BATCH must be at least 1, got {CASES_ESCALATION_BATCH}")
 CELERY_BEAT_SCHEDULE = {
     # Scorecards of the periods touched since the last run (today, this week, month, quarter).
     "measurement-rollup-scorecards": {
@@ -425,6 +431,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "consequences.tasks.evaluate_sla_rules",
         "schedule": HOUSEKEEPING_INTERVAL,
         "options": {"expires": HOUSEKEEPING_INTERVAL.total_seconds() * 0.9},
+    },
+    # Warn case owners before an SLA deadline, escalate to their managers after it (once each).
+    "cases-escalate": {
+        "task": "cases.tasks.escalate_cases",
+        "schedule": CASES_ESCALATION_INTERVAL,
+        "options": {"expires": CASES_ESCALATION_INTERVAL.total_seconds() * 0.9},
     },
 }
 
@@ -526,6 +538,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "TouchpointChannelEnum": "touchpoints.models.Channel",
         "FeedbackChannelEnum": "measurement.models.FeedbackChannel",
+        # Case statuses appear in cases, their events and the transition body; origins twice.
+        "CaseStatusEnum": "cases.models.CaseStatus",
+        "CaseOriginEnum": "cases.models.CaseOrigin",
+        "ComplaintOriginEnum": "cases.api.API_ORIGINS",
     },
 }
 
