@@ -14,6 +14,9 @@ import pytest
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
+from cases.models import Case, CaseEvent, CaseOrigin, EventKind, Severity, SlaPolicy
+from cases.services.core import case_open
+from cases.services.escalation import cases_escalate
 from consequences.models import Action, Condition, Consequence, Rule, SubjectKind
 from consequences.services import consequences_overdue_notify, rules_evaluate
 from measurement.models import Deviation
@@ -177,3 +180,42 @@ def test_sessions_at_either_end_of_time_are_pruned_or_kept_and_the_job_completes
 
     assert prune_expired_sessions() == 1
     assert list(Session.objects.values_list("session_key", flat=True)) == ["b" * 32]
+
+
+# --------------------------------------------------------------------------- case escalation
+
+
+def test_cases_with_dates_or_limits_past_the_calendar_do_not_stop_the_escalation(location_a, manager, caplog):
+    general = SlaPolicy.objects.create(
+        name="Normal", severity=Severity.NORMAL, acknowledge_within_hours=4, resolve_within_days=2
+    )
+    odd = SlaPolicy.objects.create(
+        name="Odd", severity=Severity.HIGH, acknowledge_within_hours=4, resolve_within_days=2
+    )
+    now = timezone.now()
+
+    def case(severity, **columns):
+        made = case_open(
+            location=location_a, title="Late", origin=CaseOrigin.PHONE, severity=severity, opened_at=now
+        )
+        Case.objects.filter(pk=made.pk).update(**columns)
+        return made
+
+    # Sorted first (soonest deadline): an acknowledgement due in the year 1, and a warning limit
+    # past any date, written past the validators; then a good case breached an hour ago.
+    year_1 = case(Severity.NORMAL, acknowledge_due_at=YEAR_1, resolve_due_at=YEAR_1)
+    beyond = case(Severity.HIGH, acknowledge_due_at=now + timedelta(hours=1))
+    SlaPolicy.objects.filter(pk=odd.pk).update(warn_before_hours=HUGE_DAYS)
+    far = case(Severity.NORMAL, acknowledge_due_at=datetime(9999, 12, 31, 23, 59, tzinfo=UTC))
+    good = case(Severity.NORMAL, acknowledge_due_at=now - timedelta(hours=1))
+
+    with caplog.at_level(logging.ERROR, logger="cases.services.escalation"):
+        result = cases_escalate(now=now)
+
+    escalated = set(CaseEvent.objects.filter(kind=EventKind.ESCALATED).values_list("case_id", "key"))
+    assert (good.pk, "escalated:acknowledge") in escalated
+    assert {(year_1.pk, "escalated:acknowledge"), (year_1.pk, "escalated:resolve")} <= escalated
+    assert result.skipped == [beyond.pk]
+    assert any(f"Case {beyond.pk} left out" in r.getMessage() for r in caplog.records)
+    assert not CaseEvent.objects.filter(case=far, kind__in=[EventKind.WARNED, EventKind.ESCALATED]).exists()
+    assert general.pk
