@@ -8,6 +8,7 @@ from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.contrib.auth import get_user_model
 
 from cases.models import CaseOrigin, Severity, SlaPolicy
 from cases.services.core import case_open
@@ -262,9 +263,9 @@ def test_a_week_too_short_to_hold_the_time_gives_no_deadline_instead_of_an_error
 
 @pytest.fixture
 def root_client(client, db):
-    from django.contrib.auth import get_user_model
-
-    client.force_login(get_user_model().objects.create_superuser("root", "root@example.com", "pw-long-enough"))
+    client.force_login(
+        get_user_model().objects.create_superuser("root", "root@example.com", "pw-long-enough")
+    )
     return client
 
 
@@ -294,7 +295,9 @@ def test_the_location_admin_edits_opening_hours_and_says_what_no_rows_mean(root_
     assert "No rows at all: open around the clock" in page
     assert "A weekday without a row: closed all day" in page
 
-    response = root_client.post(url, location_post(contact_centre, [(0, "09:00", "17:00"), (5, "10:00", "14:00")]))
+    response = root_client.post(
+        url, location_post(contact_centre, [(0, "09:00", "17:00"), (5, "10:00", "14:00")])
+    )
 
     assert response.status_code == 302
     assert set(contact_centre.opening_hours.values_list("weekday", "opens_at", "closes_at")) == {
