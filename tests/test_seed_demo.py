@@ -6,7 +6,7 @@ inside a transaction rolled back at the end; each test still runs in its own sav
 the demo tells (catalogue.DEMO_ROLES) is checked on the last 30 days, as the dashboards show it.
 """
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from io import StringIO
 
 import pytest
@@ -15,12 +15,13 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import CommandError, call_command
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import Count, Max, Min, Q
 from django.http import HttpRequest
 from django.test import override_settings
 from django.utils import timezone
 
+from cases.models import COMPLAINT_ORIGINS, OPEN_STATUSES, Case, CaseEvent, CaseOrigin, CaseStatus, EventKind
 from consequences.models import Action, ConsequenceStatus
 from gap_analysis.models import ActionItem, ActionStatus
 from measurement import stats
@@ -97,7 +98,7 @@ def demo(demo_output, db):
 
 
 def model_counts() -> dict[str, int]:
-    labels = ("organization", "touchpoints", "gap_analysis", "standards", "training", "measurement")
+    labels = ("organization", "touchpoints", "gap_analysis", "standards", "training", "measurement", "cases")
     models = [m for label in (*labels, "consequences") for m in apps.get_app_config(label).get_models()]
     models += [get_user_model(), Standard.history.model]
     return {m._meta.label: m.objects.count() for m in models}
@@ -114,7 +115,15 @@ def evidence_fingerprint() -> list[tuple]:
     deviations = Deviation.objects.order_by("observation__external_id").values_list(
         "observation__external_id", "status", "closed_at"
     )
-    return [*observations, *feedback, *deviations]
+    # Cases by the answer or complaint behind them (their ids depend on the order intake met them).
+    cases = Case.objects.order_by("feedback__external_id", "external_id").values_list(
+        "feedback__external_id", "external_id", "status", "severity", "category__name", "owner__employee_number",
+        "opened_at", "acknowledged_at", "resolved_at", "closed_at", "escalation_level", "recovered",
+    )  # fmt: skip
+    events = CaseEvent.objects.order_by("case__feedback__external_id", "case__external_id", "at", "kind").values_list(
+        "case__feedback__external_id", "case__external_id", "kind", "at", "to_status", "text", "key"
+    )  # fmt: skip
+    return [*observations, *feedback, *deviations, *cases, *events]
 
 
 def pass_rates_by_location() -> dict[str, float]:
@@ -309,6 +318,7 @@ def test_the_same_seed_gives_the_same_evidence_and_another_seed_other_evidence(d
 
     assert first and again == first
     assert other != first
+    assert Case.objects.exists()
 
 
 def test_locations_really_differ(demo):
@@ -468,6 +478,131 @@ def test_the_catalogue_covers_the_whole_programme():
     assert len({c.delivery_method for c in catalogue.COURSES}) == 5
     assert any(c.refresher_interval_days is None for c in catalogue.COURSES)
     assert len(catalogue.ASSESSMENTS) >= 10
+
+
+# --- cases ---------------------------------------------------------------------------------
+
+# The demo's present: the end of the last day of evidence; every case's history lies before it.
+HORIZON = datetime.combine(UNTIL, time(), timezone.get_default_timezone())
+
+
+def demo_feedback_cases():
+    return Case.objects.filter(feedback__external_id__startswith="demo-fb-")
+
+
+def test_every_answer_a_rule_matches_has_one_case_and_no_other_answer_has(demo):
+    answers = Feedback.objects.filter(external_id__startswith="demo-fb-")
+    matching = answers.filter(Q(csat__lte=2) | Q(nps__lte=6, contact_consent=True))
+
+    assert matching.exists()
+    assert set(demo_feedback_cases().values_list("feedback", flat=True)) == set(
+        matching.values_list("pk", flat=True)
+    )
+    assert not demo_feedback_cases().exclude(origin=CaseOrigin.FEEDBACK_RULE).exists()
+    # Contact details only where the customer agreed.
+    assert not Case.objects.filter(contact_consent=False).exclude(contact_email="").exists()
+    assert Case.objects.filter(contact_consent=True).exclude(contact_email="").exists()
+
+
+def test_cases_hold_every_status_and_the_last_days_are_still_open(demo):
+    assert set(Case.objects.values_list("status", flat=True)) == set(CaseStatus.values)
+    recent = Case.objects.filter(opened_at__gte=HORIZON - timedelta(days=2))
+    assert recent.filter(status__in=OPEN_STATUSES).exists()
+    old = demo_feedback_cases().filter(opened_at__lt=HORIZON - timedelta(days=20))
+    assert old.filter(status=CaseStatus.CLOSED).count() > 0.8 * old.count()
+
+
+def test_case_histories_lie_in_the_past_in_order_and_follow_the_transitions(demo):
+    cases = Case.objects.prefetch_related("events")
+
+    for case in cases:
+        events = list(case.events.all())
+        assert events[0].kind == EventKind.OPENED and events[0].at == case.opened_at, case
+        assert all(case.opened_at <= event.at < HORIZON for event in events), case
+        if case.feedback_id:
+            assert case.opened_at == case.feedback.submitted_at
+        status = CaseStatus.NEW
+        for event in (e for e in events if e.kind == EventKind.STATUS):
+            assert event.from_status == status, case
+            status = event.to_status
+        assert status == case.status, case
+        if case.status != CaseStatus.NEW:
+            assert case.acknowledged_at is not None and case.acknowledged_at >= case.opened_at
+        if case.status in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
+            assert case.resolution_summary and case.resolved_at >= case.acknowledged_at
+        case.full_clean()
+
+
+def test_some_cases_breached_and_each_breach_was_escalated_once(demo):
+    late = Case.objects.filter(acknowledged_at__gt=models.F("acknowledge_due_at"))
+    overdue = Case.objects.filter(resolved_at__gt=models.F("resolve_due_at"))
+
+    assert late.exists() and overdue.exists()
+    for case in late:
+        assert case.events.filter(kind=EventKind.ESCALATED, key="escalated:acknowledge").count() == 1
+        assert case.escalation_level > 0
+    for case in overdue:
+        assert case.events.filter(kind=EventKind.ESCALATED, key="escalated:resolve").count() == 1
+    on_time = Case.objects.filter(acknowledged_at__lte=models.F("acknowledge_due_at"))
+    assert not CaseEvent.objects.filter(case__in=on_time, key="escalated:acknowledge").exists()
+
+
+def test_the_weakest_store_is_slow_and_breaches_more_the_strongest_is_quick(demo):
+    def breached_share(code):
+        cases = demo_feedback_cases().filter(location__code=code, acknowledged_at__isnull=False)
+        late = cases.filter(
+            Q(acknowledged_at__gt=models.F("acknowledge_due_at"))
+            | Q(resolved_at__gt=models.F("resolve_due_at"))
+        )
+        return late.count() / cases.count()
+
+    def median_hours_to_acknowledge(code):
+        cases = demo_feedback_cases().filter(location__code=code, acknowledged_at__isnull=False)
+        hours = sorted((c.acknowledged_at - c.opened_at).total_seconds() / 3600 for c in cases)
+        return hours[len(hours) // 2]
+
+    weakest, strongest = DEMO_ROLES["weakest"], DEMO_ROLES["strongest"]
+    assert breached_share(weakest) > 2 * breached_share(strongest)
+    assert median_hours_to_acknowledge(weakest) > 2 * median_hours_to_acknowledge(strongest)
+
+
+def test_customers_hear_back_and_some_answer_the_follow_up(demo):
+    messages = CaseEvent.objects.filter(kind=EventKind.MESSAGE)
+    assert messages.exists()
+    assert not messages.filter(case__contact_email="").exists()
+    assert set(messages.values_list("recipient", flat=True)) <= set(
+        Case.objects.values_list("contact_email", flat=True)
+    )
+    answered = Case.objects.filter(follow_up_answered_at__isnull=False)
+    assert answered.exists()
+    for case in answered:
+        assert case.recovered == (case.follow_up_csat >= 4)
+        assert case.resolved_at < case.follow_up_answered_at < HORIZON
+        assert case.events.filter(kind=EventKind.FOLLOW_UP).count() == 1
+
+
+def test_complaints_taken_by_staff_are_theirs_until_handed_over(demo):
+    complaints = Case.objects.filter(origin__in=COMPLAINT_ORIGINS).select_related("logged_by", "owner")
+
+    assert complaints.count() == len(catalogue.COMPLAINTS)
+    for case in complaints:
+        spec = next(s for s in catalogue.COMPLAINTS if case.external_id == f"demo-case-{s.key}")
+        assert case.status == spec.status
+        handed = case.events.filter(kind=EventKind.ASSIGNED).exists()
+        assert handed == (case.owner != case.logged_by), case
+        assert case.events.first().actor == case.logged_by.user
+
+
+def test_resolved_cases_link_gap_actions_and_some_published_an_improvement(demo):
+    linked = Case.objects.filter(action__isnull=False)
+    published = linked.filter(action__published=True, action__feedback__isnull=False)
+
+    assert linked.count() >= 5
+    assert published.count() >= 2
+    assert not linked.filter(status__in=[CaseStatus.NEW, CaseStatus.ACKNOWLEDGED]).exists()
+    for case in linked:
+        assert case.events.filter(kind=EventKind.LINKED_ACTION).count() == 1
+        assert case.action.location_id == case.location_id
 
 
 @pytest.mark.parametrize(

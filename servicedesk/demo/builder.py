@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from cases.models import Case, CaseEvent
 from consequences.models import Consequence, Rule
 from gap_analysis.models import ActionItem, Assessment, Rating
 from measurement.models import Deviation, Evaluation, Feedback, Observation
@@ -21,6 +22,7 @@ from standards.models import Acknowledgement, Standard
 from touchpoints.models import Touchpoint
 from training.models import Assignment, Completion, Course, Requirement
 
+from .casework import build_case_setup, build_cases
 from .context import DemoContext, DemoOptions
 from .organisation import build_organisation
 from .programme import build_rules, build_standards, build_touchpoints, build_training
@@ -48,6 +50,8 @@ COUNTED_MODELS = (
     ("Action items", ActionItem),
     ("Consequence rules", Rule),
     ("Consequences", Consequence),
+    ("Cases", Case),
+    ("Case events", CaseEvent),
 )
 
 STEPS = (
@@ -56,9 +60,11 @@ STEPS = (
     build_standards,
     build_training,
     build_rules,
+    build_case_setup,  # before the evidence: intake opens cases by the rules as the feedback comes in
     build_evidence,
     answer_deviations,
     build_gap_analysis,
+    build_cases,  # after the gap analysis: resolved cases link to its actions
     build_example_consequences,
 )
 

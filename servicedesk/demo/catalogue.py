@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from cases.models import CaseOrigin, CaseStatus, Severity
 from consequences.models import Action, Condition, SubjectKind
 from gap_analysis.models import ActionStatus, AssessmentStatus, Dimension
 from measurement.models import PeriodKind, Source
@@ -1180,3 +1181,271 @@ CORRECTIVE_NOTES = {
     "TIL-03": "Walked through the receipt step again; till prompt switched on; spot-checked the next ten sales.",
     "DAT-01": "Went through identity checks and screen locking; incident logged with the data protection officer.",
 }
+
+# --- Cases ---------------------------------------------------------------------------------
+
+WAITING, ATTITUDE, PRODUCT, BILLING, DELIVERY, OTHER = (
+    "Waiting time",
+    "Staff attitude",
+    "Product quality",
+    "Billing error",
+    "Delivery",
+    "Other",
+)
+CASE_CATEGORIES = (
+    (WAITING, "Queues, time on hold and slow answers."),
+    (ATTITUDE, "How the customer was treated by a colleague."),
+    (PRODUCT, "Faulty, damaged or not as described."),
+    (BILLING, "Wrong prices, double charges, refunds that did not arrive."),
+    (DELIVERY, "Late, missing or wrong deliveries and click & collect orders."),
+    (OTHER, "Anything else the customer was unhappy about."),
+)
+
+
+@dataclass(frozen=True)
+class SlaSpec:
+    severity: str
+    acknowledge_within_hours: int
+    resolve_within_days: int
+    warn_before_hours: int
+    site: int | None = None  # None: every location; 0 the head office
+    touchpoint: str = ""  # a touchpoint slug, or "" for every touchpoint
+
+
+SLA_POLICIES = (
+    SlaSpec(Severity.URGENT, 2, 1, 1),
+    SlaSpec(Severity.HIGH, 4, 2, 1),
+    SlaSpec(Severity.NORMAL, 8, 5, 2),
+    SlaSpec(Severity.LOW, 24, 10, 4),
+    # The contact centre is staffed all its opening hours: a very unhappy caller hears back within the hour.
+    SlaSpec(Severity.HIGH, 1, 2, 0, site=0, touchpoint="customer-service-phone"),
+)
+
+
+@dataclass(frozen=True)
+class CaseRuleSpec:
+    name: str
+    severity: str
+    nps_at_most: int | None = None
+    csat_at_most: int | None = None
+    contact_requested: bool = False
+
+
+# The first matching rule by name opens the case (cases.services.intake).
+CASE_RULES = (
+    CaseRuleSpec(
+        "Detractor who asked to be contacted", Severity.NORMAL, nps_at_most=6, contact_requested=True
+    ),
+    CaseRuleSpec("Very unhappy", Severity.HIGH, csat_at_most=2),
+)
+
+# Opening hours (weekdays 0 = Monday … 6 = Sunday, opening, closing) per location code; stores
+# not named here keep STORE_OPENING_HOURS. They follow the hours in which the evidence is made
+# (STORE_HOURS, HEAD_OFFICE_HOURS); on Sunday the law allows large shops six hours.
+STORE_OPENING_HOURS = ((range(6), "09:00", "20:00"), ((6,), "11:00", "17:00"))
+OPENING_HOURS = {
+    HEAD_OFFICE.code: ((range(5), "08:00", "20:00"),),  # the contact centre
+    "MAN-02": ((range(5), "08:00", "18:00"), ((5,), "09:00", "17:00")),  # the station kiosk
+    "WIN-01": ((range(3, 7), "10:00", "18:00"),),  # the pop-up, Thursday to Sunday
+}
+
+# How a store handles its cases follows the quality of its service (SiteSpec.quality): hours to
+# acknowledge and days to resolve are log-normal around these medians, scaled by exp(-k × quality),
+# and a customer asked afterwards is recovered (satisfaction 4–5) with the log-odds given.
+ACKNOWLEDGE_MEDIAN_HOURS, ACKNOWLEDGE_QUALITY_EFFECT, ACKNOWLEDGE_SPREAD = 2.0, 0.6, 0.7
+RESOLVE_MEDIAN_DAYS, RESOLVE_QUALITY_EFFECT, RESOLVE_SPREAD = 1.2, 0.6, 0.6
+RECOVERY_EASE, RECOVERY_QUALITY_EFFECT = 0.3, 1.6
+OPENING_HOURS_A_DAY = 10  # a day's work on a case, counted in the location's opening hours
+HAND_OVER_SHARE = 0.3  # cases the manager hands to the lead of the team that delivers the touchpoint
+HAND_OVER_NOTE = "Over to the team that was on shift."
+IN_PROGRESS_SHARE = 0.6  # cases that go through "in progress" before they are resolved
+NOTE_SHARE = 0.35  # cases with an internal note
+CLOSE_AFTER_DAYS = (3, 8)  # a resolved case is closed this many days later
+REOPEN_SHARE = 0.04  # resolved cases the customer came back about
+FOLLOW_UP_ANSWER_SHARE = 0.65  # customers who answer the follow-up survey
+LINK_ACTION_SHARE = 0.5  # resolved cases linked to an open gap action on their touchpoint and location
+
+# A case's category follows what the customer wrote, else the touchpoint.
+COMMENT_CATEGORIES = {
+    "Nobody acknowledged me.": ATTITUDE,
+    "Staff were chatting to each other and ignored customers.": ATTITUDE,
+    "Had to ask three people before anyone could help.": WAITING,
+    "Waited over ten minutes at lunchtime with one till open.": WAITING,
+    "The queue was out of the door.": WAITING,
+    "Still waiting for my refund after a week.": BILLING,
+    "Made to feel like a thief for returning a jumper.": ATTITUDE,
+    "Got the 'ready' text but the order couldn't be found.": DELIVERY,
+    "On hold for 20 minutes and then cut off.": WAITING,
+    "Transferred three times, repeated my story each time.": WAITING,
+    "Waited ages for the chat to connect.": WAITING,
+    "Stayed in all day and the parcel never came.": DELIVERY,
+    "OK but took a while.": WAITING,
+}
+TOUCHPOINT_CATEGORIES = {
+    "till-queue": WAITING,
+    "customer-service-phone": WAITING,
+    "live-chat": WAITING,
+    "email-support": WAITING,
+    "store-phone": WAITING,
+    "checkout-till": BILLING,
+    "returns-desk": BILLING,
+    "account-statements": BILLING,
+    "online-checkout": BILLING,
+    "click-and-collect": DELIVERY,
+    "home-delivery": DELIVERY,
+    "store-welcome": ATTITUDE,
+    "shop-floor-advice": ATTITUDE,
+}
+
+# What owners wrote: the first reply to a customer who may be contacted ({name}: their first
+# name, {owner}: the owner's, {location}), an internal note, what was done (the resolution
+# summary), and the last message to the customer.
+CASE_REPLIES = (
+    "Dear {name}, thank you for telling us about your visit to {location}, and I am sorry we let you "
+    "down. I am {owner} and I am looking into it now; I will come back to you within two days.",
+    "Dear {name}, I am sorry about your experience at {location}. I have read your comments myself "
+    "and will call you once I have spoken to the team. {owner}",
+)
+CASE_NOTES = {
+    WAITING: (
+        "Checked the rota: one cashier on between 12:00 and 13:30 that day.",
+        "Queue camera shows an 11-minute wait at 12:40.",
+    ),
+    ATTITUDE: (
+        "Spoke to the colleague on shift; they remember the customer and were short-handed.",
+        "CCTV reviewed with the team leader.",
+    ),
+    BILLING: (
+        "Finance confirm the refund failed at the bank; reissued.",
+        "Till log shows the item scanned twice.",
+    ),
+    DELIVERY: ("Carrier says the parcel was left at the depot.", "Order was shelved under the wrong name."),
+    PRODUCT: ("Batch checked with the buying team: three other returns this month.",),
+    OTHER: ("Walked the floor at the time the customer visited.",),
+}
+RESOLUTIONS = {
+    WAITING: (
+        "Apologised; a second cashier is now rostered over lunch and the buzzer calls help within a minute.",
+        "Called the customer back, apologised for the wait and explained the new call-back option.",
+        "Apologised with a £10 voucher; queue times reviewed at the next team briefing.",
+    ),
+    ATTITUDE: (
+        "Apologised to the customer; the colleague was coached on greeting and the standard re-briefed.",
+        "Team leader spoke to the customer and the team; refresher on the welcome standard booked.",
+    ),
+    BILLING: (
+        "Refund reissued and confirmed with the customer; the refund step added to the returns checklist.",
+        "Duplicate charge refunded the same day with an apology.",
+    ),
+    DELIVERY: (
+        "Redelivered on a priority slot with an apology; carrier briefed.",
+        "Order found and handed over; shelving by order number reinstated.",
+    ),
+    PRODUCT: ("Replaced the item and sent the faulty one back to the supplier for testing.",),
+    OTHER: (
+        "Apologised and explained what we have changed; the customer was happy with the answer.",
+        "Looked into it with the team and apologised; nothing further the customer needed.",
+    ),
+}
+CASE_CLOSING_MESSAGE = (
+    "Dear {name}, we have now put this right: {summary} Thank you for taking the time to tell us. {owner}"
+)
+CLOSE_NOTE = "No further word from the customer: closed."
+REOPEN_NOTE = "The customer called again: the fix did not hold."
+FOLLOW_UP_COMMENTS = {
+    True: ("Thank you for sorting it so quickly.", "Really appreciated the call.", ""),
+    False: ("Still not happy with how it was handled.", "Took far too long.", ""),
+}
+
+
+@dataclass(frozen=True)
+class ComplaintSpec:
+    """A complaint a colleague took in person, by phone or by letter, and what has become of it."""
+
+    key: str  # the case's external id is "demo-case-<key>"
+    site: int  # 0 the head office, 1… a store's position
+    taken_by: int  # roster slot of the colleague who took it, and owns it
+    origin: str
+    days_ago: int
+    hour: int
+    touchpoint: str
+    category: str
+    severity: str
+    title: str
+    description: str
+    status: str  # where it stands now
+    contact: tuple[str, str, str] = ()  # name, email, phone, given with the customer's consent
+    hand_to: int = 0  # roster slot of the colleague it was handed over to, if any
+
+
+COMPLAINTS = (
+    ComplaintSpec(
+        "double-charge", 2, 7, CaseOrigin.IN_PERSON, 1, 11, "checkout-till", BILLING, Severity.HIGH,
+        "Charged twice for a winter coat",
+        "Customer came back with her bank statement: the coat was taken twice on the card.",
+        CaseStatus.NEW, ("Grace Turner", "grace.turner@example.com", "07700 900123"),
+    ),
+    ComplaintSpec(
+        "broken-zip", 1, 3, CaseOrigin.PHONE, 2, 15, "store-phone", PRODUCT, Severity.NORMAL,
+        "Zip broke the second time the jacket was worn",
+        "Customer rang the store; bought three weeks ago, has the receipt.",
+        CaseStatus.ACKNOWLEDGED, ("Tom Price", "tom.price@example.com", "07700 900456"),
+    ),
+    ComplaintSpec(
+        "no-receipt", 2, 9, CaseOrigin.LETTER, 6, 10, "returns-desk", BILLING, Severity.NORMAL,
+        "Refused a refund without a receipt",
+        "Letter from a customer refused a refund for a gift; paid by card, so the sale can be found.",
+        CaseStatus.IN_PROGRESS, ("Joan Hughes", "joan.hughes@example.com", ""), hand_to=6,
+    ),
+    ComplaintSpec(
+        "wet-floor", 1, 5, CaseOrigin.IN_PERSON, 3, 17, "store-welcome", OTHER, Severity.URGENT,
+        "Customer slipped on the wet floor by the entrance",
+        "No warning sign after the floor was mopped at closing time; customer bruised her wrist.",
+        CaseStatus.IN_PROGRESS, ("Amira Khan", "amira.khan@example.com", "07700 900789"), hand_to=1,
+    ),
+    ComplaintSpec(
+        "fitting-room-access", 1, 4, CaseOrigin.IN_PERSON, 12, 13, "fitting-rooms", ATTITUDE, Severity.NORMAL,
+        "Wheelchair user turned away from the fitting rooms",
+        "The accessible fitting room was used as a store room.",
+        CaseStatus.RESOLVED, ("Dan Okafor", "dan.okafor@example.com", ""),
+    ),
+    ComplaintSpec(
+        "parcel-in-rain", 0, 7, CaseOrigin.SOCIAL, 20, 9, "home-delivery", DELIVERY, Severity.NORMAL,
+        "Parcel left on the doorstep in the rain",
+        "Posted a photo on social media of a soaked box.",
+        CaseStatus.CLOSED,
+    ),
+    ComplaintSpec(
+        "rude-returns", 2, 6, CaseOrigin.PHONE, 25, 16, "returns-desk", ATTITUDE, Severity.HIGH,
+        "Customer spoken to rudely at the returns desk",
+        "Customer says she was told to 'read the sign' when asking about an exchange.",
+        CaseStatus.REOPENED, ("Rita Ahmed", "rita.ahmed@example.com", "07700 900321"), hand_to=1,
+    ),
+)  # fmt: skip
+
+
+# "You said, we did": improvements the stores made because of their cases, published from the
+# latest resolved case of that category at that store.
+@dataclass(frozen=True)
+class CaseImprovementSpec:
+    site: int
+    category: str
+    title: str
+    closure_note: str
+    customer_summary: str
+
+
+CASE_IMPROVEMENTS = (
+    CaseImprovementSpec(
+        1, WAITING, "Open a second till when the queue passes five", "Queue rule briefed; till buzzer tested.",
+        "You said you waited too long to pay; a second till now opens as soon as five people are queuing.",
+    ),
+    CaseImprovementSpec(
+        2, ATTITUDE, "Greet every customer within a minute of arriving", "Welcome standard re-briefed to both teams.",
+        "You said nobody noticed you; every colleague on the floor now greets customers within a minute.",
+    ),
+    CaseImprovementSpec(
+        0, WAITING, "Call customers back instead of holding", "Call-back offered after two minutes on hold.",
+        "You said you were left on hold; when the wait passes two minutes we now offer to call you back.",
+    ),
+)  # fmt: skip

@@ -10,6 +10,7 @@ from datetime import date, datetime, time, timedelta
 from django.db import models
 from django.utils import timezone
 
+from cases.models import CaseCategory
 from organization.models import Employee, Location, Role, Team
 from standards.models import Standard
 from touchpoints.models import Touchpoint
@@ -56,6 +57,9 @@ class DemoContext:
     standards: dict[str, Standard] = field(default_factory=dict)  # code → standard
     # Observation external id → when the corrective action closed its deviation (None: still open).
     deviation_closures: dict[str, datetime | None] = field(default_factory=dict)
+    case_categories: dict[str, CaseCategory] = field(default_factory=dict)  # name → category
+    # The highest feedback id before this run's evidence: the answers above it are this run's.
+    feedback_before: int = 0
 
     @property
     def until(self) -> date:
