@@ -11,11 +11,14 @@ rolling period (`measurement.selectors.rolling`) and linked to exactly the evide
 - open deviations of non-negotiable standards that no corrective action answers;
 - overdue gap actions (at a location; for a person, those they own);
 - employees not current on required training, or not having acknowledged the standards in force;
-- consequences waiting for approval; recognitions proposed or approved but not yet delivered.
+- consequences waiting for approval; recognitions proposed or approved but not yet delivered;
+- (locations) open customer cases past a running SLA deadline, and new cases not yet acknowledged,
+  each linked to the cases queue of that location (`cases.measures.open_breached`, the queue's
+  ``breached=1``).
 
 A subject with fewer than settings.MIN_EVIDENCE observations in the period is never called weak
 or strong on its pass rate: it is shown as "too little evidence". Each kind of figure is one
-aggregate query grouped by subject, so a board costs the same number of queries (eight) whatever
+aggregate query grouped by subject, so a board costs the same number of queries (nine) whatever
 the number of subjects or of evidence rows.
 """
 
@@ -30,7 +33,10 @@ from django.conf import settings
 from django.db.models import Count, Exists, Q, QuerySet
 from django.http import Http404
 from django.urls import reverse
+from django.utils import timezone
 
+from cases.measures import open_breached, queue_url
+from cases.models import OPEN_STATUSES, Case, CaseStatus
 from consequences.models import Consequence, ConsequenceStatus, Polarity, has_corrective_action
 from gap_analysis.models import ActionItem
 from gap_analysis.selectors import OPEN_ACTION_STATUSES
@@ -170,6 +176,8 @@ class Board:
     weeks: list[date]
     location: Location | None = None  # the filter, on the teams and people views
     team: Team | None = None
+    # Open, breached and new cases per location (location view only), for the home's cases card.
+    case_rows: list[dict] = field(default_factory=list)
 
     @property
     def needs_attention(self) -> list[Subject]:
@@ -273,7 +281,7 @@ def attention_board(
     """The subjects of `kind` in the user's scope (optionally of one location or team, already
     checked to be in scope), ranked by need, over the rolling period ending `today`.
 
-    Queries: seven at most, whatever the number of subjects or of evidence (one per kind of
+    Queries: eight at most, whatever the number of subjects or of evidence (one per kind of
     figure); the subjects are narrowed by a subquery, so no query grows with their number."""
     period = RollingPeriod.ending(today)
     weeks = last_complete_weeks(today)
@@ -320,9 +328,12 @@ def attention_board(
     _judge_actions(kind, chosen, subjects, today)
     _judge_people(kind, column, ids, by_pk, today)
     _judge_consequences(kind, column, ids, by_pk)
+    case_rows = _judge_cases(user, ids, by_pk) if kind == LOCATION else []
 
     subjects.sort(key=Subject.rank_key)
-    return Board(kind, period, subjects, organisation_rate, weeks, location=location, team=team)
+    return Board(
+        kind, period, subjects, organisation_rate, weeks, location=location, team=team, case_rows=case_rows
+    )
 
 
 def _judge_pass_rate(subject: Subject, organisation_rate: float | None) -> None:
@@ -529,6 +540,44 @@ def _judge_consequences(kind: str, column: str, ids: QuerySet, by_pk: dict[int, 
             subject.successes.append(
                 Reason(f"{_counted(total, 'recognition')} due", due[0].url, links=tuple(due))
             )
+
+
+def _judge_cases(user, ids: QuerySet, by_pk: dict[int, Subject]) -> list[dict]:
+    """Open cases past a running SLA deadline (serious: a customer waits beyond what was promised)
+    and new cases nobody has acknowledged yet, per location, linked to the queue that lists them.
+    Returns the counts per location (open, breached, new), which the home's cases card sums."""
+    rows = list(
+        Case.objects.filter(location_id__in=ids, status__in=OPEN_STATUSES)
+        .order_by()
+        .values("location_id", "location__code", "location__name")
+        .annotate(
+            open=Count("pk"),
+            breached=Count("pk", filter=open_breached(timezone.now())),
+            new=Count("pk", filter=Q(status=CaseStatus.NEW)),
+        )
+    )
+    for row in rows:
+        subject = by_pk.get(row["location_id"])
+        if subject is None:  # a subject added between two of the reads
+            continue
+        where = Location(pk=row["location_id"], code=row["location__code"])
+        if row["breached"]:
+            n = row["breached"]
+            subject.reasons.append(
+                Reason(
+                    f"{_counted(n, 'open case')} breached {'its' if n == 1 else 'their'} SLA",
+                    queue_url(user, where, breached=1),
+                    SERIOUS,
+                )
+            )
+        if row["new"]:
+            subject.reasons.append(
+                Reason(
+                    f"{_counted(row['new'], 'new case')} not acknowledged",
+                    queue_url(user, where, status=CaseStatus.NEW),
+                )
+            )
+    return rows
 
 
 # --------------------------------------------------------------------------- the page's filters

@@ -14,7 +14,10 @@ from urllib.parse import urlencode
 
 from django.db.models import Count, Exists, Q
 from django.urls import reverse
+from django.utils import timezone
 
+from cases.measures import open_breached, queue_url
+from cases.models import OPEN_STATUSES, Case, CaseStatus
 from consequences.models import Consequence, ConsequenceStatus, has_corrective_action
 from gap_analysis.models import ActionStatus, AssessmentStatus
 from gap_analysis.selectors import (
@@ -29,7 +32,7 @@ from measurement.selectors import common as measurement_common
 from measurement.selectors.evidence import ObservationFilter, observations_behind
 from measurement.selectors.rolling import RollingPeriod
 from measurement.templatetags.servicedesk_format import count
-from organization.models import Employee
+from organization.models import Employee, Location
 from organization.scope import scope_queryset
 from standards.models import Standard, Status
 from standards.selectors import standards_unacknowledged_by_outer_employee, uncovered_touchpoints
@@ -254,3 +257,67 @@ def program_figures(user, *, period: RollingPeriod | None = None) -> list[Figure
             ],
         ),
     ]
+
+
+# Locations named one by one under the cases card (the most breached first); the rest are counted.
+CASE_LOCATIONS_NAMED = 3
+
+
+def open_cases_by_location(user) -> list[dict]:
+    """Open, breached and new cases per active location of the user's dashboard (managed locations;
+    admins all), as the attention list counts them (it hands its rows to `cases_overview` on the
+    home page): one query."""
+    return list(
+        Case.objects.filter(
+            location__in=measurement_common.dashboard_locations(user).filter(active=True).values("pk"),
+            status__in=OPEN_STATUSES,
+        )
+        .order_by()
+        .values("location_id", "location__code", "location__name")
+        .annotate(
+            open=Count("pk"),
+            breached=Count("pk", filter=open_breached(timezone.now())),
+            new=Count("pk", filter=Q(status=CaseStatus.NEW)),
+        )
+    )
+
+
+def cases_overview(user, *, rows: list[dict] | None = None) -> Figure:
+    """Open customer cases at the user's locations, how many breached their SLA and how many wait
+    to be acknowledged, with the locations most breached, each linked to the cases queue. `rows`:
+    the counts per location when already read (`Board.case_rows`); else one query."""
+    rows = open_cases_by_location(user) if rows is None else rows
+    total = {key: sum(row[key] for row in rows) for key in ("open", "breached", "new")}
+    worst = sorted(
+        (row for row in rows if row["breached"]), key=lambda row: (-row["breached"], row["location__name"])
+    )
+    named = [
+        Detail(
+            f"{row['location__name']}: {row['breached']} of {counted(row['open'], 'open case')} breached",
+            queue_url(user, Location(pk=row["location_id"], code=row["location__code"]), breached=1),
+            warn=True,
+        )
+        for row in worst[:CASE_LOCATIONS_NAMED]
+    ]
+    if len(worst) > CASE_LOCATIONS_NAMED:
+        named.append(Detail(f"and {counted(len(worst) - CASE_LOCATIONS_NAMED, 'more location')}"))
+    return Figure(
+        "Customer cases",
+        count(total["open"]),
+        "open customer cases" + ("" if measurement_common.is_admin(user) else " at your locations"),
+        queue_url(user),
+        [
+            Detail(
+                f"{count(total['breached'])} breached {'its' if total['breached'] == 1 else 'their'} SLA",
+                queue_url(user, breached=1),
+                warn=bool(total["breached"]),
+            ),
+            Detail(
+                f"{count(total['new'])} new, not acknowledged",
+                queue_url(user, status=CaseStatus.NEW),
+                warn=bool(total["new"]),
+            ),
+            *named,
+        ],
+        page=reverse("cases:measures"),
+    )

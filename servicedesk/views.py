@@ -11,7 +11,7 @@ from training.models import Assignment
 from training.selectors import training_status_for
 
 from .attention import LOCATION, attention_board, board_filters
-from .selectors import program_figures
+from .selectors import cases_overview, program_figures
 
 ATTENTION_PAGE_SIZE = 25
 
@@ -26,6 +26,7 @@ def home(request):
         board = attention_board(request.user, kind=LOCATION, today=measurement_common.dashboard_today())
         context["board"] = board
         context["figures"] = program_figures(request.user, period=board.period)
+        context["cases"] = cases_overview(request.user, rows=board.case_rows)
         return render(request, "home/program.html", context)
     if role == Role.STAFF:
         context["to_acknowledge"] = standards_to_acknowledge(employee)

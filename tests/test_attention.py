@@ -218,6 +218,56 @@ def test_consequences_waiting_for_approval_and_recognitions_due(admin, location_
     )
 
 
+def _breached_case(location, **fields):
+    now = timezone.now()
+    return factories.CaseFactory(
+        location=location,
+        opened_at=now - timedelta(hours=3),
+        acknowledge_due_at=now - timedelta(hours=1),
+        **fields,
+    )
+
+
+def test_open_cases_past_their_sla_and_new_ones_are_reasons_linked_to_the_queue(
+    client, manager, location_a, location_b
+):
+    from cases.selectors import QueueFilters, queue_cases
+
+    now = timezone.now()
+    _breached_case(location_a)  # new and past its acknowledgement deadline
+    _breached_case(
+        location_a,
+        status="in_progress",
+        acknowledged_at=now - timedelta(hours=2),
+        resolve_due_at=now - timedelta(minutes=1),
+    )
+    factories.CaseFactory(location=location_a, acknowledge_due_at=now + timedelta(hours=1))  # new, in time
+    _breached_case(location_b)  # another manager's location
+
+    reasons = {reason.text: reason for reason in subject_of(board(manager), location_a.pk).reasons}
+
+    breached = reasons["2 open cases breached their SLA"]
+    assert breached.severity == SERIOUS
+    assert breached.url == "/cases/?tab=locations&location=AAA-01&breached=1"
+    new = reasons["2 new cases not acknowledged"]
+    assert new.url == "/cases/?tab=locations&location=AAA-01&status=new"
+    # The queue behind the link lists exactly the cases counted.
+    listed = queue_cases(
+        manager, filters=QueueFilters(tab="locations", location_id=location_a.pk, breached=True)
+    )
+    assert listed.count() == 2
+    client.force_login(manager)
+    body = client.get(breached.url).content.decode()
+    assert body.count("case-card--breached") == 2
+
+
+def test_a_breached_case_ranks_its_location_first(admin, location_a, location_b):
+    factories.ConsequenceFactory(location=location_a)  # a notice
+    _breached_case(location_b)  # serious
+
+    assert [subject.pk for subject in board(admin).subjects][:1] == [location_b.pk]
+
+
 def test_serious_reasons_rank_above_notices(admin, location_a, location_b):
     factories.ConsequenceFactory(location=location_b)  # a notice
     factories.DeviationFactory(observation__location=location_a)  # serious
@@ -321,6 +371,8 @@ def _location_with_everything(standard, admin_user):
     )
     factories.ConsequenceFactory(location=location)
     factories.AssignmentFactory(employee=person, due_on=date.today() - timedelta(days=2))
+    _breached_case(location)
+    factories.CaseFactory(location=location)
     return location
 
 
@@ -330,7 +382,8 @@ def _queries(client, url, params=None) -> int:
     return len(context.captured_queries)
 
 
-HOME_QUERIES = 21
+# One more than the program's reads: the customer cases per location (shared by the list and the card).
+HOME_QUERIES = 22
 
 
 @pytest.mark.parametrize("role", ["manager", "admin"])

@@ -106,8 +106,11 @@ def test_home_query_count_does_not_grow_with_data(
     client, manager, location_a, home_url, django_assert_max_num_queries
 ):
     factories.ObservationFactory.create_batch(30, location=location_a)
+    # Customer cases too: the attention list counts them per location in one query, which the
+    # cases card reuses.
+    factories.CaseFactory.create_batch(5, location=location_a)
     client.force_login(manager)
-    with django_assert_max_num_queries(21):
+    with django_assert_max_num_queries(22):
         assert client.get(home_url).status_code == 200
 
 
@@ -259,3 +262,62 @@ def test_a_managers_touchpoint_figure_counts_what_the_heatmap_lists(manager, loc
     assert touchpoints.value == str(heatmap_touchpoints(manager).count())
     assert touchpoints.url == reverse("gap_analysis:heatmap")
     assert "your locations" in touchpoints.caption
+
+
+# --------------------------------------------------------------------------- customer cases
+
+
+def _case(location, *, new=True, past_due=False):
+    now = timezone.now()
+    return factories.CaseFactory(
+        location=location,
+        opened_at=now - timedelta(hours=3),
+        status="new" if new else "in_progress",
+        acknowledged_at=None if new else now - timedelta(hours=2),
+        acknowledge_due_at=now - timedelta(hours=1) if past_due and new else now + timedelta(hours=1),
+        resolve_due_at=now - timedelta(minutes=5) if past_due and not new else now + timedelta(days=2),
+    )
+
+
+def test_the_cases_card_counts_open_breached_and_new_cases_of_the_managers_locations(
+    client, manager, location_a, location_b, home_url
+):
+    from servicedesk.selectors import cases_overview
+
+    _case(location_a, new=True, past_due=True)  # breached: not acknowledged in time
+    _case(location_a, new=False, past_due=True)  # breached: not resolved in time
+    _case(location_a, new=True)  # new, within its deadline
+    _case(location_b, new=True, past_due=True)  # another manager's
+    factories.CaseFactory(
+        location=location_a, status="closed", resolution_summary="Done", resolved_at=timezone.now()
+    )
+
+    card = cases_overview(manager)
+
+    assert (card.value, card.caption) == ("3", "open customer cases at your locations")
+    assert [detail.text for detail in card.details] == [
+        "2 breached their SLA",
+        "2 new, not acknowledged",
+        "Alpha Street: 2 of 3 open cases breached",
+    ]
+    assert card.details[0].url == "/cases/?tab=locations&breached=1"
+    assert card.details[2].url == "/cases/?tab=locations&location=AAA-01&breached=1"
+    assert card.url == "/cases/?tab=locations" and card.page == reverse("cases:measures")
+    client.force_login(manager)
+    body = client.get(home_url).content.decode()
+    assert "Customer cases" in body and "2 breached their SLA" in body
+    assert 'href="/cases/?tab=locations&amp;location=AAA-01&amp;breached=1"' in body
+
+
+def test_an_admins_cases_card_covers_every_location(admin, location_a, location_b):
+    from servicedesk.selectors import cases_overview
+
+    _case(location_a, new=True, past_due=True)
+    _case(location_b, new=True, past_due=True)
+    card = cases_overview(admin)
+    assert (card.value, card.caption) == ("2", "open customer cases")
+    assert card.details[0].url == "/cases/?tab=all&breached=1"
+    assert [d.text for d in card.details[2:]] == [
+        "Alpha Street: 1 of 1 open case breached",
+        "Beta Road: 1 of 1 open case breached",
+    ]
