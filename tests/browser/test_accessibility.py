@@ -36,6 +36,9 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from cases.models import CaseOrigin, CaseStatus
+from cases.services.core import case_note_add, case_open, case_transition
+from cases.services.intake import case_open_from_feedback
 from consequences.models import Action, Condition, Consequence, Polarity, SubjectKind
 from gap_analysis.models import ActionStatus, AssessmentStatus, Dimension
 from gap_analysis.services import action_publish, action_update_status
@@ -239,7 +242,32 @@ def seeded(location_a, location_b, staff, manager, admin, other_manager, name_us
         user=manager,
         summary="You said refunds took too long. We trained every returns advisor to refund you on the spot.",
     )
+    # Customer cases: one opened from an unhappy answer with contact details, acknowledged and noted;
+    # one complaint the staff member took at the counter.
+    unhappy = factories.FeedbackFactory(
+        touchpoint=counter,
+        location=location_a,
+        submitted_at=timezone.now() - timedelta(hours=5),
+        csat=1,
+        nps=1,
+        comment="The card reader charged me twice and nobody helped.",
+        contact_consent=True,
+        contact_name="Robin Hill",
+        contact_email="robin@example.com",
+    )
+    case = case_open_from_feedback(feedback=unhappy, user=manager, severity="high")
+    case_transition(case=case, to=CaseStatus.ACKNOWLEDGED, user=manager, note="Called Robin back.")
+    case_note_add(case=case, user=manager, text="The reader at till 2 double-charges: refund both.")
+    case_open(
+        location=location_a,
+        title="Left my bag at the till",
+        origin=CaseOrigin.IN_PERSON,
+        user=staff,
+        logged_by=me,
+        touchpoint=counter,
+    )
     return {
+        "case": case.pk,
         "evaluation": outcome.evaluation.pk,
         "standard": greet.code,
         "action": open_action.pk,
@@ -287,6 +315,13 @@ def send_feedback_without_consent(page: Page) -> None:
     page.get_by_label("Your email address").fill("sam@example.com")
     page.get_by_role("button", name="Send my feedback").click()
     expect(page.get_by_role("alert")).to_contain_text("Please check your answer")
+
+
+def log_a_complaint_without_consent(page: Page) -> None:
+    """The complaint form sent back with an error: the customer's email address but no consent."""
+    page.get_by_label("Customer's email address").fill("robin@example.com")
+    page.get_by_role("button", name="Log the complaint").click()
+    expect(page.get_by_role("alert")).to_contain_text("Nothing was saved")
 
 
 def sign_in_with_a_wrong_password(page: Page) -> None:
@@ -350,6 +385,18 @@ VISITS = [
     ),
     Visit("consequences-mine", "staff", url("consequences:mine"), "every customer thanked by name"),
     Visit("my-scorecard", "staff", url("me:scorecard"), "THX-01"),
+    Visit("cases-queue", "manager", url("cases:queue"), "The card reader charged me twice"),
+    Visit("cases-mine", "staff", url("cases:queue"), "Left my bag at the till"),
+    Visit("feedback-inbox", "manager", url("cases:feedback"), "Nobody said hello"),
+    Visit("case-detail", "manager", url("cases:detail", "case"), "The reader at till 2 double-charges"),
+    Visit("complaint-new", "staff", url("cases:new"), "How did it reach you?"),
+    Visit(
+        "complaint-new-error",
+        "staff",
+        url("cases:new"),
+        "Nothing was saved",
+        prepare=log_a_complaint_without_consent,
+    ),
 ]
 
 
