@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers, status
@@ -42,10 +43,13 @@ class MeasureQuerySerializer(serializers.Serializer):
     )
 
     def validate_month(self, value: str) -> date:
-        day = date.fromisoformat(f"{value}-01")
-        if day.year < 2000:
-            raise serializers.ValidationError("Give a month from the year 2000 on.")
-        return day
+        month = date.fromisoformat(f"{value}-01")
+        earliest, today = settings.INTAKE_EARLIEST.replace(day=1), timezone.localdate()
+        if not earliest <= month <= today:
+            raise serializers.ValidationError(
+                f"Give a month from {earliest:%Y-%m} to {today:%Y-%m}: no case is dated outside them."
+            )
+        return month
 
 
 class DurationsSerializer(serializers.Serializer):

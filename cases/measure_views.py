@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 from django import forms
+from django.conf import settings
 from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
@@ -19,29 +20,43 @@ from servicedesk.exports import csv_response, wants_csv
 
 from . import measures
 
-# The month menu reaches back this far; the API takes any month.
-MONTHS_OFFERED = 36
+MONTH_FORMAT = "Give the month as YYYY-MM, e.g. 2026-03, or leave it empty for the last 12 months."
 
 
 class MeasureFilterForm(forms.Form):
-    month = forms.ChoiceField(
+    month = forms.CharField(
         required=False,
         label="Month",
-        error_messages={"invalid_choice": "Choose a month from the list (YYYY-MM), or none for the last 12."},
+        max_length=7,
+        help_text="Leave empty for the last 12 months.",
+        widget=forms.TextInput(attrs={"type": "month", "placeholder": "YYYY-MM"}),
     )
     location = forms.ChoiceField(required=False, label="Location")
 
     def __init__(self, *args, locations: list[Location], today: date, **kwargs):
         super().__init__(*args, **kwargs)
-        offered = reversed(measures.last_months(today, MONTHS_OFFERED))
-        self.fields["month"].choices = [
-            ("", "Last 12 months"),
-            *((measures.month_code(m), f"{m:%B %Y}") for m in offered),
-        ]
+        self.today = today
         self.fields["location"].choices = [
             ("", "Every location"),
             *((loc.code, f"{loc.name} ({loc.code})") for loc in locations),
         ]
+
+    def clean_month(self) -> date | None:
+        raw = self.cleaned_data["month"].strip()
+        if not raw:
+            return None
+        try:
+            month = date.fromisoformat(f"{raw}-01") if len(raw) == 7 else None
+        except ValueError:
+            month = None
+        if month is None:
+            raise forms.ValidationError(MONTH_FORMAT)
+        earliest = settings.INTAKE_EARLIEST.replace(day=1)
+        if not earliest <= month <= self.today:
+            raise forms.ValidationError(
+                f"Choose a month from {earliest:%B %Y} to {self.today:%B %Y}: no case is dated outside them."
+            )
+        return month
 
 
 def _chosen_location(raw: str, locations: list[Location]) -> list[Location]:
@@ -63,10 +78,14 @@ def case_measures(request):
     if not form.is_valid():
         return render(request, "cases/measures.html", {"form": form}, status=400)
     month = form.cleaned_data["month"]
-    months = [date.fromisoformat(f"{month}-01")] if month else measures.last_months(today)
+    months = [month] if month else measures.last_months(today)
     report = measures.case_measures(request.user, months=months, locations=chosen)
     if wants_csv(request):
-        span = month or f"{measures.month_code(months[0])}-to-{measures.month_code(months[-1])}"
+        span = (
+            measures.month_code(month)
+            if month
+            else f"{measures.month_code(months[0])}-to-{measures.month_code(months[-1])}"
+        )
         where = form.cleaned_data["location"] or "all-locations"
         return csv_response(
             f"case-measures-{where}-{span}", measures.MEASURE_CSV_HEADER, measures.measure_csv_rows(report)

@@ -229,8 +229,15 @@ def test_one_month_of_one_location(client, admin, location_a, location_b, worked
 
 def test_a_malformed_month_says_which_field_and_another_managers_location_is_404(client, manager, location_b):
     client.force_login(manager)
-    bad = client.get(reverse("cases:measures"), {"month": "2026-13"})
-    assert bad.status_code == 400 and "Choose a month from the list" in bad.content.decode()
+    for month in ("2026-13", "March", "2026-1", "1999-12"):
+        bad = client.get(reverse("cases:measures"), {"month": month})
+        assert bad.status_code == 400, month
+        assert (
+            "Give the month as YYYY-MM" in bad.content.decode()
+            or "Choose a month from" in bad.content.decode()
+        )
+    too_early = client.get(reverse("cases:measures"), {"month": "1999-12"}).content.decode()
+    assert "Choose a month from January 2000" in too_early
     assert client.get(reverse("cases:measures"), {"location": "BBB-01"}).status_code == 404
     assert client.get(reverse("cases:measures"), {"location": "\x00"}).status_code == 404
 
@@ -288,7 +295,8 @@ def test_the_api_gives_the_same_figures_scoped_by_the_tokens_owner(client, manag
 def test_the_api_refuses_staff_a_bad_month_and_another_location(client, staff, manager, location_b):
     assert _api(client, staff).status_code == 403
     bad = _api(client, manager, month="March")
-    assert bad.status_code == 400 and "month" in bad.json()
+    assert bad.status_code == 400 and bad.json()["month"] == ["Give the month as YYYY-MM, e.g. 2026-03."]
+    assert "Give a month from 2000-01" in _api(client, manager, month="1999-12").json()["month"][0]
     assert _api(client, manager, location="BBB-01").status_code == 404
     assert client.get(reverse("api:case-measures")).status_code == 401
 

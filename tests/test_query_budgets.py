@@ -256,6 +256,14 @@ REQUESTS = [
     Request("feedback inbox of detractors", MANAGERS, page("cases:feedback", band="detractors")),
     Request("case", MANAGERS, page("cases:detail", lambda d: d.case.pk)),
     Request("complaint form", EVERYONE, page("cases:new")),
+    # Case measures: the last 12 months, one month of one store, and the CSV.
+    Request("case measures", MANAGERS, page("cases:measures")),
+    Request(
+        "case measures of a store and month",
+        MANAGERS,
+        page("cases:measures", location=lambda d: d.store.code, month=UNTIL.strftime("%Y-%m")),
+    ),
+    Request("case measures as CSV", MANAGERS, page("cases:measures", format="csv")),
     # QR codes of a store, and the public pages.
     Request("QR sheet", MANAGERS, page("feedback-qr-sheet", lambda d: d.store.code)),
     Request(
