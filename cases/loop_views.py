@@ -34,7 +34,6 @@ FIELD_LABELS = {
     "new_action_due_on": "New action's due date",
     "new_action_customer_summary": "You said, we did",
     "new_action_owner": "New action's owner",
-    "new_action_location": "Location",
 }
 
 

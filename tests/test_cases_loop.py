@@ -594,3 +594,14 @@ def test_a_reply_the_mail_server_refuses_is_noted_on_the_timeline(
     assert "to dana@example.org could not be sent" in note.text
     # The reply stays recorded as written; a new form sends it again.
     assert case.events.filter(kind=EventKind.MESSAGE).count() == 1
+
+
+def test_staff_owning_a_case_are_offered_the_resolve_form_without_a_new_action(client, case, manager, staff):
+    case_assign(case=case, owner=staff.employee, user=manager)
+    client.force_login(staff)
+    page = client.get(reverse("cases:detail", args=[case.pk])).content.decode()
+    assert reverse("cases:resolve", args=[case.pk]) in page
+    assert 'value="new"' not in page
+    assert "Only a manager of Alpha Street can open a new gap action." in page
+    client.force_login(manager)
+    assert 'value="new"' in client.get(reverse("cases:detail", args=[case.pk])).content.decode()

@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from gap_analysis.models import ActionItem, ActionStatus
+from gap_analysis.selectors import can_change_location
 from gap_analysis.services import action_create, action_publish, action_update_status
 from organization.models import Employee
 from organization.validators import text_problem
@@ -57,6 +58,11 @@ def actions_linkable(*, case: Case) -> QuerySet[ActionItem]:
         .exclude(status=ActionStatus.CANCELLED)
         .order_by("-due_on", "-pk")
     )
+
+
+def may_open_action(user, case: Case) -> bool:
+    """Whether resolving may open a gap action: the gap-analysis rule (its location's managers, admins)."""
+    return can_change_location(user, case.location_id)
 
 
 def _signature(case: Case, user) -> tuple[str, str]:

@@ -6,7 +6,7 @@ import secrets
 
 from django import template
 
-from ..services.loop import actions_linkable, reply_refusal
+from ..services.loop import actions_linkable, may_open_action, reply_refusal
 
 register = template.Library()
 
@@ -27,3 +27,9 @@ def reply_blocker(case) -> str:
 def linkable_actions(case):
     """Gap actions at the case's location that a resolution may link to."""
     return list(actions_linkable(case=case))
+
+
+@register.simple_tag
+def action_opener(user, case) -> bool:
+    """Whether `user` may open a gap action when resolving this case."""
+    return may_open_action(user, case)
