@@ -113,7 +113,6 @@ def feedback_inbox(request):
             "page": page,
             "severities": Severity.choices,
             "query": _query_without(request, "page"),
-            "here": request.get_full_path(),
         },
     )
 

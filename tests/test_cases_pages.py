@@ -585,3 +585,31 @@ def test_a_long_first_line_is_cut_into_the_title(client, manager, location_a):
 def test_an_admin_without_a_profile_cannot_log_a_complaint(client, db):
     client.force_login(factories.UserFactory(username="root", is_superuser=True))
     assert client.get(NEW).status_code == 403
+
+
+# --------------------------------------------------------------------------- what a visitor can type
+
+HOSTILE = ("\x00", "99999999999999999999999999", "-1", "x" * 3000, "é", "[]", "2026-02-30")
+PARAMETERS = (
+    "tab",
+    "status",
+    "severity",
+    "location",
+    "category",
+    "breached",
+    "page",
+    "touchpoint",
+    "period",
+    "band",
+    "case",
+    "with_comment",
+    "contact",
+)
+
+
+@pytest.mark.parametrize("value", HOSTILE, ids=lambda value: repr(value[:12]))
+def test_no_case_page_answers_500_to_what_is_typed_into_its_address(client, admin, complaint, answers, value):
+    client.force_login(admin)
+    for path in (QUEUE, INBOX, NEW, detail(complaint)):
+        response = client.get(path, dict.fromkeys(PARAMETERS, value))
+        assert response.status_code == 200, (path, response.status_code)
