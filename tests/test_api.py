@@ -44,7 +44,8 @@ def world(location_a, location_b):
     team = factories.TeamFactory(location=location_a, name="Shop floor")
     return {
         "team": team,
-        "employee": factories.EmployeeFactory(location=location_a, team=team, employee_number="E00042"),
+        # Outside the numbers EmployeeFactory hands out (E00000, E00001, …), which it would reach.
+        "employee": factories.EmployeeFactory(location=location_a, team=team, employee_number="E90042"),
         "greet": factories.StandardFactory(code="GREET"),
         "receipt": factories.StandardFactory(code="RECEIPT", non_negotiable=True, target_rate=Decimal("100")),
         "rings": factories.StandardFactory(
@@ -167,7 +168,7 @@ def test_a_batch_is_stored_whole_and_numeric_values_are_judged(manager, world):
         [
             obs(passed=True),
             obs(standard="RINGS", value=2),
-            obs(standard="RINGS", value="5", employee="E00042"),
+            obs(standard="RINGS", value="5", employee="E90042"),
         ],
         format="json",
     )
@@ -631,7 +632,7 @@ def test_references_are_given_as_codes_and_ids(manager, world, location_a):
     assert (row["standard"], row["standard_id"]) == ("GREET", world["greet"].pk)
     assert (row["location"], row["location_id"]) == ("AAA-01", location_a.pk)
     assert (row["team"], row["team_id"]) == ("Shop floor", world["team"].pk)
-    assert (row["employee"], row["employee_id"]) == ("E00042", world["employee"].pk)
+    assert (row["employee"], row["employee_id"]) == ("E90042", world["employee"].pk)
     assert (row["touchpoint"], row["touchpoint_id"]) == ("till", world["till"].pk)
 
 
@@ -682,7 +683,7 @@ def test_observations_are_filtered(admin, world, location_a, location_b):
     assert get(location="AAA-01") == {a.pk, c.pk}
     assert get(location="aaa-01") == {a.pk, c.pk}
     assert get(standard="RECEIPT") == {b.pk, c.pk}
-    assert get(employee="E00042") == {a.pk}
+    assert get(employee="E90042") == {a.pk}
     assert get(team=world["team"].pk) == {a.pk}
     assert get(passed="false") == {b.pk}
     assert get(source="audit") == {b.pk}
@@ -822,7 +823,7 @@ def test_scorecards_are_filtered(admin, world, location_a, location_b):
     }
     assert get(period_kind="week") == {week.pk}
     assert get(standard="GREET") == {per_standard.pk}
-    assert get(employee="E00042") == {per_employee.pk}
+    assert get(employee="E90042") == {per_employee.pk}
 
 
 def test_configuration_is_filtered(admin, world, location_a, location_b):

@@ -46,6 +46,7 @@ def test_the_schema_lists_every_resource_and_the_token_view(schema):
         "standards",
         "touchpoints",
         "locations",
+        "cases",
     ):
         assert f"/api/v1/{resource}/" in paths
         assert f"/api/v1/{resource}/{{id}}/" in paths

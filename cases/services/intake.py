@@ -8,8 +8,6 @@ race. The customer's contact details go to the case only when they consented to 
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Case as DbCase
@@ -21,7 +19,7 @@ from organization.models import Employee, Location, Role
 from organization.scope import employee_of, scope_queryset
 
 from ..models import Case, CaseCategory, CaseEvent, CaseOrigin, CaseRule, CaseStatus, EventKind, Severity
-from ..sla import Deadlines, deadlines_for, policy_for
+from ..sla import DeadlineRequest, deadlines_for_many
 from .core import case_open
 
 TITLE_MAX = Case._meta.get_field("title").max_length
@@ -176,20 +174,6 @@ def _default_owners(location_ids: set[int]) -> dict[int, int]:
     return owners
 
 
-def _deadlines(
-    *, severity: str, location_id: int, touchpoint_id: int | None, opened_at: datetime
-) -> Deadlines:
-    try:
-        return deadlines_for(
-            severity=severity, location_id=location_id, touchpoint_id=touchpoint_id, opened_at=opened_at
-        )
-    except (OverflowError, ValueError):
-        # A policy whose deadline falls past the calendar's end (year 9999) sets none, rather
-        # than refusing the customers' answers.
-        policy = policy_for(severity=severity, location_id=location_id, touchpoint_id=touchpoint_id)
-        return Deadlines(policy, None, None)
-
-
 def _matches(feedback_ids: list[int], rules: list[CaseRule]) -> list[dict]:
     """The answers without a case that a rule matches, each with the first matching rule by name."""
     conditions = [(rule, condition) for rule in rules if (condition := rule_condition(rule)) is not None]
@@ -221,9 +205,10 @@ def cases_open_for_feedback(*, feedback_ids: list[int]) -> int:
 
     Runs inside the intake transaction (the `feedback_received` signal) and costs a fixed number
     of queries per batch, whatever its size: the active rules (the only query when there are none),
-    one query for the matching answers (none match: done), then the SLA policies (one per severity,
-    location and touchpoint among the matches), the owners, the cases and their events.
-    The first matching rule by name wins; an answer that already has a case gets no second one.
+    one query for the matching answers (none match: done), then the SLA policies and opening hours
+    (`deadlines_for_many`), the owners, the cases and their events. The first matching rule by name
+    wins; an answer that already has a case gets no second one. The cases open now, when the answer
+    arrives, not when it was given: a file of last month's answers must not open breached cases.
     """
     rules = list(CaseRule.objects.filter(active=True).order_by("name"))
     if not rules or not feedback_ids:
@@ -234,21 +219,22 @@ def cases_open_for_feedback(*, feedback_ids: list[int]) -> int:
     by_pk = {rule.pk: rule for rule in rules}
     opened_at = timezone.now()
     owners = _default_owners({row["location_id"] for row in matches})
-    deadlines: dict[tuple, Deadlines] = {}
-    cases: list[Case] = []
-    for row in matches:
-        rule = by_pk[row["matched_rule"]]
-        # A severity outside the list (written past the admin's validation) would break the insert.
-        severity = rule.severity if rule.severity in SEVERITIES else Severity.NORMAL
-        key = (severity, row["location_id"], row["touchpoint_id"])
-        if key not in deadlines:
-            deadlines[key] = _deadlines(
+    rules_of = [by_pk[row["matched_rule"]] for row in matches]
+    # A severity outside the list (written past the admin's validation) would break the insert.
+    severities = [rule.severity if rule.severity in SEVERITIES else Severity.NORMAL for rule in rules_of]
+    deadlines = deadlines_for_many(
+        [
+            DeadlineRequest(
                 severity=severity,
                 location_id=row["location_id"],
                 touchpoint_id=row["touchpoint_id"],
                 opened_at=opened_at,
             )
-        due = deadlines[key]
+            for row, severity in zip(matches, severities, strict=True)
+        ]
+    )
+    cases: list[Case] = []
+    for row, rule, severity, due in zip(matches, rules_of, severities, deadlines, strict=True):
         consent = bool(row["contact_consent"])
         team_here = row["touchpoint__owner_team__location_id"] == row["location_id"]
         cases.append(
