@@ -8,14 +8,17 @@ saved as artifacts/screenshots/demo-<page>-<width>.png for people to look at.
 
 from __future__ import annotations
 
+import re
 from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.db.models import Count
 from django.test import override_settings
 from playwright.sync_api import Page, expect
 
+from cases.models import OPEN_STATUSES, Case
 from organization.models import Location
 from servicedesk.demo.catalogue import DEMO_ROLES
 
@@ -26,9 +29,24 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(trans
 PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 900}
 PAGES = {
-    "admin": ["/", "/dashboard/scorecards/", "/dashboard/consistency/", "/gaps/"],
-    "manager": ["/", "/dashboard/scorecards/", "/dashboard/consistency/", "/gaps/"],
-    "staff": ["/", "/me/scorecard/"],
+    "admin": [
+        "/",
+        "/dashboard/scorecards/",
+        "/dashboard/consistency/",
+        "/gaps/",
+        "/cases/",
+        "/cases/measures/",
+    ],
+    "manager": [
+        "/",
+        "/dashboard/scorecards/",
+        "/dashboard/consistency/",
+        "/gaps/",
+        "/cases/",
+        "/cases/feedback/",
+        "/cases/measures/",
+    ],
+    "staff": ["/", "/me/scorecard/", "/cases/", "/cases/new/"],
 }
 
 
@@ -44,7 +62,19 @@ def demo(db):
 
 
 def slug(path: str) -> str:
+    if re.fullmatch(r"/cases/\d+/", path):
+        return "case-detail"  # one case's page: named by what it is, not by its id
     return path.strip("/").replace("/", "-") or "home"
+
+
+def richest_case(username: str) -> Case:
+    """The case of the user's own with the most on its timeline: a page with something on it."""
+    return (
+        Case.objects.filter(owner__user__username=username)
+        .annotate(events_n=Count("events"))
+        .order_by("-events_n", "-opened_at")
+        .first()
+    )
 
 
 def test_the_demo_as_each_role_first_sees_it(demo, open_browser, screenshot):
@@ -67,7 +97,23 @@ def test_the_demo_as_each_role_first_sees_it(demo, open_browser, screenshot):
     page.goto("/me/scorecard/")
     expect(page.locator("main")).to_contain_text("last 30 days")
 
+    # The cases pages open with something to act on: the manager's store has open cases, some
+    # overdue, and the staff member owns the complaint they took on the phone.
+    page = open_browser(users["manager"])
+    page.goto("/cases/?tab=locations")
+    expect(page.locator("main .case-card-title").first).to_be_visible()
+    page.goto("/cases/?tab=locations&status=any")
+    expect(page.locator("main")).to_contain_text("Closed")
+    staff_cases = Case.objects.filter(owner__user__username="staff", status__in=OPEN_STATUSES)
+    assert staff_cases.exists()
+    page = open_browser(users["staff"])
+    page.goto("/cases/")
+    expect(page.locator("main")).to_contain_text(staff_cases.first().title)
+
+    details = {role: f"/cases/{richest_case(role).pk}/" for role in ("manager", "staff")}
     for role, paths in PAGES.items():
+        if role in details:
+            paths = [*paths, details[role]]
         for width, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
             # Signed in at desktop width, where the sign-out button the login waits for is in view.
             page: Page = open_browser(users[role])
