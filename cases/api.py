@@ -55,6 +55,7 @@ from .models import (
 from .selectors import cases_visible_to
 from .services.core import case_note_add, case_transition, may_see_contact
 from .services.intake import case_open_from_system
+from .services.loop import case_resolve
 
 POSTING_ROLES = {Role.MANAGER, Role.ADMIN}
 API_ORIGINS = [(CaseOrigin.API.value, CaseOrigin.API.label)] + [
@@ -574,13 +575,25 @@ class CaseViewSet(
         body.is_valid(raise_exception=True)
         data = body.validated_data
         try:
-            case = case_transition(
-                case=case,
-                to=data["to"],
-                user=request.user,
-                note=data.get("note", ""),
-                summary=data.get("summary", ""),
-            )
+            if data["to"] == CaseStatus.RESOLVED and case.status != CaseStatus.RESOLVED:
+                # Resolving from another system closes the loop as the case page does: the customer
+                # who consented is sent the follow-up survey.
+                case = case_resolve(
+                    case=case,
+                    user=request.user,
+                    summary=data.get("summary", ""),
+                    link_base=request.build_absolute_uri("/"),
+                )
+                if data.get("note", "").strip():
+                    case_note_add(case=case, user=request.user, text=data["note"])
+            else:
+                case = case_transition(
+                    case=case,
+                    to=data["to"],
+                    user=request.user,
+                    note=data.get("note", ""),
+                    summary=data.get("summary", ""),
+                )
         except PermissionDenied as refused:
             raise exceptions.PermissionDenied(str(refused)) from None
         except DjangoValidationError as error:

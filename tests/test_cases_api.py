@@ -327,6 +327,23 @@ def test_the_owner_moves_a_case_along_and_resolving_needs_a_summary(staff, owned
     assert bad.status_code == 400 and "to" in bad.json()
 
 
+def test_resolving_through_the_api_sends_the_customer_the_follow_up_survey(
+    manager, logged_by_staff, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(manager).post(
+            url("case-transition", logged_by_staff.pk),
+            {"to": "resolved", "summary": "Refunded the second charge.", "note": "Card ref 5521."},
+            format="json",
+        )
+    assert response.status_code == 200, response.content
+    logged_by_staff.refresh_from_db()
+    assert logged_by_staff.status == CaseStatus.RESOLVED and logged_by_staff.follow_up_token
+    [survey] = [m for m in mailoutbox if "ann@example.com" in m.to]
+    assert reverse("case-follow-up", args=[logged_by_staff.follow_up_token]) in survey.body
+    assert response.json()["events"][-1]["text"] == "Card ref 5521."
+
+
 def test_staff_who_only_logged_a_case_may_note_it_but_not_move_it(staff, logged_by_staff):
     client = client_for(staff)
     refused = client.post(url("case-transition", logged_by_staff.pk), {"to": "acknowledged"}, format="json")
