@@ -4,8 +4,9 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from cases.models import CaseOrigin, CaseStatus, EventKind
-from cases.services.core import case_assign, case_note_add, case_open, case_transition
-from organization.models import Employee
+from cases.services.core import case_assign, case_note_add, case_open, case_transition, default_owner
+from organization.models import Employee, Role
+from tests import factories
 
 
 @pytest.fixture
@@ -72,3 +73,18 @@ def test_a_case_is_handed_only_to_someone_who_works_there(case, manager, staff, 
     assert handed.owner == staff.employee
     with pytest.raises(ValidationError, match="does not work at"):
         case_assign(case=case, owner=Employee.objects.get(user=other_manager), user=manager)
+
+
+def test_a_case_goes_to_the_manager_who_works_there_before_a_regional_manager(location_a, location_b):
+    from cases.services import intake
+
+    regional = factories.EmployeeFactory(role=Role.MANAGER, location=location_b)  # the lower user id
+    regional.managed_locations.add(location_a, location_b)
+    store = factories.EmployeeFactory(role=Role.MANAGER, location=location_a)
+    store.managed_locations.add(location_a)
+    assert default_owner(location_a) == store
+    assert default_owner(location_b) == regional
+    assert intake._default_owners({location_a.pk, location_b.pk}) == {
+        location_a.pk: store.pk,
+        location_b.pk: regional.pk,
+    }

@@ -16,6 +16,8 @@ from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Case as Choose
+from django.db.models import When
 from django.utils import timezone
 
 from organization.models import Employee, Location, Role
@@ -33,12 +35,13 @@ from ..sla import deadlines_for
 
 
 def default_owner(location: Location) -> Employee | None:
-    """Who owns a case nobody took personally: the location's first active manager (lowest user id)."""
+    """Who owns a case nobody took personally: the location's own manager, one who works there, before
+    a regional manager who also manages it; among equals the first (lowest user id)."""
     return (
         Employee.objects.filter(
             managed_locations=location, role=Role.MANAGER, active=True, user__is_active=True
         )
-        .order_by("user_id")
+        .order_by(Choose(When(location=location, then=0), default=1), "user_id")
         .first()
     )
 

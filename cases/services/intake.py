@@ -161,17 +161,19 @@ def rule_condition(rule: CaseRule) -> Q | None:
 
 def _default_owners(location_ids: set[int]) -> dict[int, int]:
     """`core.default_owner` for many locations in one query: location id → employee id."""
-    owners: dict[int, int] = {}
+    owners: dict[int, tuple[int, int]] = {}
     rows = (
         Employee.objects.filter(
             managed_locations__in=location_ids, role=Role.MANAGER, active=True, user__is_active=True
         )
         .order_by("user_id")
-        .values_list("managed_locations", "pk")
+        .values_list("managed_locations", "pk", "location_id")
     )
-    for location_id, employee_id in rows:
-        owners.setdefault(location_id, employee_id)
-    return owners
+    # As `default_owner`: a manager who works at the location first, then the lowest user id.
+    for location_id, employee_id, works_at in rows:
+        if location_id not in owners or (works_at == location_id and owners[location_id][1] != location_id):
+            owners[location_id] = (employee_id, works_at)
+    return {location_id: employee_id for location_id, (employee_id, _) in owners.items()}
 
 
 def _matches(feedback_ids: list[int], rules: list[CaseRule]) -> list[dict]:
