@@ -38,14 +38,21 @@ class MeasureQuerySerializer(serializers.Serializer):
         "Without it: the last 12 months, this one included.",
         error_messages={"invalid": "Give the month as YYYY-MM, e.g. 2026-03."},
     )
+    # Blank means every location, as a missing one does (a query string's empty value is not an error).
     location = serializers.CharField(
-        required=False, max_length=20, help_text="A location code within your scope; without it every one."
+        required=False,
+        allow_blank=True,
+        max_length=20,
+        help_text="A location code within your scope; without it (or blank) every one.",
     )
 
     def validate_month(self, value: str) -> date:
-        month = date.fromisoformat(f"{value}-01")
         earliest, today = settings.INTAKE_EARLIEST.replace(day=1), timezone.localdate()
-        if not earliest <= month <= today:
+        try:
+            month = date.fromisoformat(f"{value}-01")
+        except ValueError:  # year 0000 has the shape but is no date
+            month = None
+        if month is None or not earliest <= month <= today:
             raise serializers.ValidationError(
                 f"Give a month from {earliest:%Y-%m} to {today:%Y-%m}: no case is dated outside them."
             )

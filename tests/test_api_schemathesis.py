@@ -43,7 +43,8 @@ CONFIG = schemathesis.Config.from_dict(
                 # tests/test_api.py shows realistic requests are accepted. For cases: a
                 # complaint names stored locations, touchpoints and categories (and contact
                 # details need consent), and which status a case may move to depends on the
-                # status it is in (tests/test_cases_api.py).
+                # status it is in (tests/test_cases_api.py); the months case measures can be
+                # asked for run from INTAKE_EARLIEST to this month, which moves with the clock.
                 "include-name": [
                     "POST /api/v1/observations/",
                     "POST /api/v1/evaluations/",
@@ -52,6 +53,7 @@ CONFIG = schemathesis.Config.from_dict(
                     "GET /api/v1/observations/",
                     "POST /api/v1/cases/",
                     "POST /api/v1/cases/{id}/transition/",
+                    "GET /api/v1/cases/measures/",
                 ],
                 "checks": {
                     "positive_data_acceptance": {
