@@ -116,6 +116,7 @@ def test_every_beat_entry_is_covered_here(settings):
         "standards.tasks.send_acknowledgement_reminders",
         "consequences.tasks.notify_overdue_consequences",
         "consequences.tasks.evaluate_sla_rules",
+        "cases.tasks.escalate_cases",
     }
     assert {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()} <= covered
 
@@ -230,6 +231,26 @@ def test_sla_rules_evaluated_again_propose_nothing_more():
     assert evaluate_sla_rules.delay().get()["created"] == 1
     assert evaluate_sla_rules.delay().get()["created"] == 0
     assert Consequence.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_case_escalation_run_again_escalates_nothing_more(mailoutbox):
+    from cases.models import CaseEvent, EventKind
+    from cases.tasks import escalate_cases
+    from organization.models import Role
+
+    location = factories.LocationFactory()
+    owner = factories.EmployeeFactory(location=location)
+    manager = factories.EmployeeFactory(location=location, role=Role.MANAGER)
+    manager.managed_locations.add(location)
+    due = timezone.now() - timedelta(minutes=5)
+    case = factories.CaseFactory(
+        location=location, owner=owner, opened_at=due - timedelta(hours=1), acknowledge_due_at=due
+    )
+
+    assert escalate_cases.delay().get()["escalated"] == 1
+    assert escalate_cases.delay().get()["escalated"] == 0
+    assert CaseEvent.objects.filter(case=case, kind=EventKind.ESCALATED).count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
