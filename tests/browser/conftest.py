@@ -25,6 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 from playwright.sync_api import Browser, BrowserType, Page, Playwright, expect, sync_playwright
 from pytest_django.plugin import pytest_collection_modifyitems as django_test_order
 
@@ -152,6 +153,9 @@ def open_browser(request, new_context, live_server) -> Iterator[Callable[..., Pa
     on the live server, signed in as `user` through the login form, or anonymous without one.
 
     When the test fails, each page is saved as it was left, as artifacts/screenshots/failed-*.png."""
+    # The public forms' rate limits count per address in the cache, which outlives a test's
+    # database: every browser comes from 127.0.0.1, so each test starts with a fresh allowance.
+    cache.clear()
     pages: list[Page] = []
 
     def open_(user=None, *, viewport: dict = DESKTOP) -> Page:
