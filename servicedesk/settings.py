@@ -372,6 +372,14 @@ def _minutes(name: str, default: int) -> timedelta:
 # dropped instead of piling up behind a stopped worker.
 HOUSEKEEPING_INTERVAL = _minutes("HOUSEKEEPING_INTERVAL_MINUTES", 15)
 ROLLUP_INTERVAL = _minutes("ROLLUP_INTERVAL_MINUTES", 5)
+# Evidence committed through any channel asks the worker for a rollup this many seconds later
+# (`measurement.services.freshness`): a burst of commits in the window shares one run. 0 turns
+# it off, leaving the beat run above as the only one.
+ROLLUP_AFTER_COMMIT_SECONDS = env_int("ROLLUP_AFTER_COMMIT_SECONDS", 2)
+if ROLLUP_AFTER_COMMIT_SECONDS < 0:
+    raise ImproperlyConfigured(
+        f"ROLLUP_AFTER_COMMIT_SECONDS must be 0 or more, got {ROLLUP_AFTER_COMMIT_SECONDS}"
+    )
 # Hour (0–23, local time) at which the daily reminder emails go out.
 REMINDER_HOUR = env_int("REMINDER_HOUR", 7)
 if not 0 <= REMINDER_HOUR <= 23:

@@ -22,6 +22,13 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def no_rollup_after_commit(settings):
+    # With tasks inline, the rollup that a commit asks for would run inside every request that
+    # records evidence; tests roll up when they mean to (tests/test_freshness.py switches it on).
+    settings.ROLLUP_AFTER_COMMIT_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
 def tasks_run_in_process():
     # Tasks enqueued by the code under test run inline instead of leaving messages in the
     # development broker; tests with a real worker switch this off for themselves.

@@ -51,6 +51,7 @@ from ..models import (
     Source,
 )
 from ..signals import feedback_received
+from .freshness import rollup_soon
 
 SOURCES = frozenset(Source.values)
 EVALUATION_METHODS = frozenset(EvaluationMethod.values)
@@ -455,6 +456,7 @@ def observations_ingest(
             if result.errors:
                 raise IntakeError(result.errors)
             writer.write(pending)
+            rollup_soon()
     except IntakeError:
         return IntakeResult(errors=result.errors)
     return result
@@ -786,6 +788,7 @@ def evaluation_record(
             observation["evaluation_id"] = evaluation.pk
             observation["recorded_by_id"] = evaluator.pk if evaluator is not None else None
         _write_observations(observations, IntakeResult(), lookups)
+        rollup_soon()
     return EvaluationOutcome(evaluation, True, [])
 
 
@@ -917,6 +920,7 @@ def feedback_ingest(
         if created:
             # In the transaction: what receivers open (cases) is stored with the answers, or neither.
             feedback_received.send(sender=Feedback, feedback_ids=[f.pk for f in created])
+            rollup_soon()
     result.created = len(created)
     result.duplicates = len(pending) - len(fresh)
     result.created_ids = [f.pk for f in created]
