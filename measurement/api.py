@@ -33,6 +33,7 @@ from rest_framework.response import Response
 
 from organization.models import Location, Role
 from organization.scope import location_queryset_for, role_of, scope_queryset
+from servicedesk.pagination import Keyset
 
 from .filters import EvaluationFilter, FeedbackFilter, ObservationFilter, ScorecardFilter
 from .models import (
@@ -630,8 +631,11 @@ class ScorecardSerializer(serializers.ModelSerializer):
 
 
 class ScopedReadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """List and detail of `base_queryset()` narrowed by `scope_queryset`: outside the scope is 404."""
+    """List and detail of `base_queryset()` narrowed by `scope_queryset`: outside the scope is 404.
+    Lists are keyset pages in `keyset_ordering` (see `servicedesk.pagination.Keyset`)."""
 
+    pagination_class = Keyset
+    keyset_ordering: tuple[str, ...] = ()
     permission_classes = [permissions.IsAuthenticated, CanRecordEvidence]
     parser_classes = [JSONParser]  # items are JSON objects; forms could not express a batch
     # Any path segment reaches the view, so a malformed id is a JSON 404 like an unknown one.
@@ -676,11 +680,10 @@ class ObservationViewSet(ScopedReadViewSet):
     input_serializer_class = ObservationInputSerializer
     filterset_class = ObservationFilter
     queryset = Observation.objects.none()  # the model, for the schema; requests use get_queryset
+    keyset_ordering = ("-observed_at", "-id")  # observation_observed_idx, then the pk within a time
 
     def base_queryset(self):
-        return Observation.objects.select_related(
-            "standard", "location", "team", "employee", "touchpoint"
-        ).order_by("-observed_at", "-pk")
+        return Observation.objects.select_related("standard", "location", "team", "employee", "touchpoint")
 
     def create(self, request, *args, **kwargs):
         items = request_items(request)
@@ -707,15 +710,13 @@ class EvaluationViewSet(ScopedReadViewSet):
     input_serializer_class = EvaluationInputSerializer
     filterset_class = EvaluationFilter
     queryset = Evaluation.objects.none()
+    # No index starts with evaluated_at: the default window bounds what is sorted.
+    keyset_ordering = ("-evaluated_at", "-id")
 
     def base_queryset(self):
-        return (
-            Evaluation.objects.select_related("location", "team", "employee", "touchpoint")
-            .prefetch_related(
-                Prefetch("observations", queryset=Observation.objects.only("pk", "evaluation_id"))
-            )
-            .order_by("-evaluated_at", "-pk")
-        )
+        return Evaluation.objects.select_related(
+            "location", "team", "employee", "touchpoint"
+        ).prefetch_related(Prefetch("observations", queryset=Observation.objects.only("pk", "evaluation_id")))
 
     def create(self, request, *args, **kwargs):
         items = request_items(request)
@@ -737,9 +738,11 @@ class FeedbackViewSet(ScopedReadViewSet):
     input_serializer_class = FeedbackInputSerializer
     filterset_class = FeedbackFilter
     queryset = Feedback.objects.none()
+    # feedback_location_idx serves a location's list; the default window bounds the rest.
+    keyset_ordering = ("-submitted_at", "-id")
 
     def base_queryset(self):
-        return Feedback.objects.select_related("touchpoint", "location").order_by("-submitted_at", "-pk")
+        return Feedback.objects.select_related("touchpoint", "location")
 
     def create(self, request, *args, **kwargs):
         items = request_items(request)
@@ -751,13 +754,15 @@ class FeedbackViewSet(ScopedReadViewSet):
 
 
 class ScorecardViewSet(ScopedReadViewSet):
-    """Scorecards written by the rollup: one per period and grain (location, team, employee, …)."""
+    """Scorecards written by the rollup: one per period and grain (location, team, employee, …),
+    listed per period kind (week, quarter, month, day), newest period first."""
 
     serializer_class = ScorecardSerializer
     filterset_class = ScorecardFilter
     queryset = Scorecard.objects.none()
+    # The order of the unique key scorecard_one_per_grain, read backwards: a page is an index
+    # range, never a sort of millions of scorecards.
+    keyset_ordering = ("-period_kind", "-period_start", "-grain", "-grain_key")
 
     def base_queryset(self):
-        return Scorecard.objects.select_related(
-            "location", "team", "employee", "standard", "touchpoint"
-        ).order_by("-period_start", "period_kind", "grain", "grain_key", "pk")
+        return Scorecard.objects.select_related("location", "team", "employee", "standard", "touchpoint")

@@ -5,6 +5,9 @@ number, standards by code, touchpoints by slug; teams by id (their names repeat 
 locations). Date bounds are whole days in the organisation's time zone (`TIME_ZONE`) and are
 turned into timestamp ranges, so the indexes on the timestamp columns stay usable; periods
 are the rollup's (`services.rollup.period_start`/`period_end`: weeks start on Monday).
+
+Evidence and scorecards grow without bound, so a list that names no time window lists the last
+`RECENT_DAYS` days (`RecentByDefault`); any window given, however wide, replaces that default.
 """
 
 from __future__ import annotations
@@ -30,6 +33,33 @@ def day_start(day: date) -> datetime:
 
 def day_after(day: date) -> date:
     return day if day == date.max else day + timedelta(days=1)
+
+
+# What an evidence or scorecard list holds when the client gives no time window.
+RECENT_DAYS = 90
+DEFAULT_WINDOW = f"Without any time filter the list holds the last {RECENT_DAYS} days."
+
+
+def recent_first_day() -> date:
+    """The first local day of the default window: today and the RECENT_DAYS - 1 days before."""
+    return timezone.localdate() - timedelta(days=RECENT_DAYS - 1)
+
+
+class RecentByDefault:
+    """A filter set whose list, without any of its `window_params`, is narrowed to the days from
+    `recent_first_day()`: `recent_field` on or after its first instant (a timestamp) or day."""
+
+    recent_field: str
+    window_params: tuple[str, ...]
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        if any(self.form.cleaned_data.get(name) is not None for name in self.window_params):
+            return queryset
+        field = self._meta.model._meta.get_field(self.recent_field)
+        first = recent_first_day()
+        since = day_start(first) if field.get_internal_type() == "DateTimeField" else first
+        return queryset.filter(**{f"{self.recent_field}__gte": since})
 
 
 def _on_or_after(field_name: str):
@@ -68,9 +98,12 @@ class PeriodForm(StrictQueryForm):
         return data
 
 
-class ObservationFilter(StrictFilterSet):
+class ObservationFilter(RecentByDefault, StrictFilterSet):
+    recent_field = "observed_at"
+    window_params = ("observed_after", "observed_before", "period_start")
+
     observed_after = django_filters.DateFilter(
-        method=_on_or_after("observed_at"), help_text="Observed on or after this day."
+        method=_on_or_after("observed_at"), help_text=f"Observed on or after this day. {DEFAULT_WINDOW}"
     )
     observed_before = django_filters.DateFilter(
         method=_on_or_before("observed_at"), help_text="Observed on or before this day."
@@ -107,9 +140,12 @@ class ObservationFilter(StrictFilterSet):
         return queryset.filter(observed_at__gte=day_start(start), observed_at__lt=day_start(end))
 
 
-class EvaluationFilter(StrictFilterSet):
+class EvaluationFilter(RecentByDefault, StrictFilterSet):
+    recent_field = "evaluated_at"
+    window_params = ("evaluated_after", "evaluated_before")
+
     evaluated_after = django_filters.DateFilter(
-        method=_on_or_after("evaluated_at"), help_text="Evaluated on or after this day."
+        method=_on_or_after("evaluated_at"), help_text=f"Evaluated on or after this day. {DEFAULT_WINDOW}"
     )
     evaluated_before = django_filters.DateFilter(
         method=_on_or_before("evaluated_at"), help_text="Evaluated on or before this day."
@@ -125,9 +161,12 @@ class EvaluationFilter(StrictFilterSet):
         fields = []
 
 
-class FeedbackFilter(StrictFilterSet):
+class FeedbackFilter(RecentByDefault, StrictFilterSet):
+    recent_field = "submitted_at"
+    window_params = ("submitted_after", "submitted_before")
+
     submitted_after = django_filters.DateFilter(
-        method=_on_or_after("submitted_at"), help_text="Submitted on or after this day."
+        method=_on_or_after("submitted_at"), help_text=f"Submitted on or after this day. {DEFAULT_WINDOW}"
     )
     submitted_before = django_filters.DateFilter(
         method=_on_or_before("submitted_at"), help_text="Submitted on or before this day."
@@ -140,11 +179,16 @@ class FeedbackFilter(StrictFilterSet):
         fields = []
 
 
-class ScorecardFilter(StrictFilterSet):
+class ScorecardFilter(RecentByDefault, StrictFilterSet):
+    recent_field = "period_start"
+    window_params = ("period_start", "period_start_after", "period_start_before")
+
     period_kind = django_filters.ChoiceFilter(choices=PeriodKind.choices)
     period_start = django_filters.DateFilter()
     period_start_after = django_filters.DateFilter(
-        field_name="period_start", lookup_expr="gte", help_text="Periods starting on or after this day."
+        field_name="period_start",
+        lookup_expr="gte",
+        help_text=f"Periods starting on or after this day. {DEFAULT_WINDOW}",
     )
     period_start_before = django_filters.DateFilter(
         field_name="period_start", lookup_expr="lte", help_text="Periods starting on or before this day."

@@ -2,8 +2,9 @@
 posting), reads scoped to the token's owner, filters, and a query count that does not grow
 with the page."""
 
+import base64
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -17,13 +18,21 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from measurement.models import Deviation, Evaluation, Feedback, Observation
+from measurement import filters
+from measurement.models import Deviation, Evaluation, Feedback, Observation, Scorecard
 from measurement.services.intake import MAX_BATCH
 from standards.models import Comparator, MeasureKind, Status
 from tests import factories
 from tests.test_settings import start_django
 
 WHEN = "2026-03-02T10:15:00+00:00"
+
+
+@pytest.fixture(autouse=True)
+def lists_reach_back_to_the_evidence(monkeypatch):
+    """The evidence here is dated from January 2026 whatever today is, so the lists' default window
+    (the last `filters.RECENT_DAYS` days) reaches back to then; the tests of that window set it."""
+    monkeypatch.setattr(filters, "RECENT_DAYS", (timezone.localdate() - date(2026, 1, 1)).days + 1)
 
 
 def url(name, **kwargs):
@@ -574,7 +583,7 @@ def test_a_managers_token_never_sees_another_location(manager, location_a, locat
 def test_an_admin_sees_every_location(admin, location_a, location_b, kind):
     _evidence_at(location_a)
     _evidence_at(location_b)
-    assert client_for(admin).get(url(f"{kind}-list")).json()["count"] == 2
+    assert len(client_for(admin).get(url(f"{kind}-list")).json()["results"]) == 2
 
 
 def test_staff_read_only_their_own_observations(staff, location_a):
@@ -747,11 +756,11 @@ def test_the_first_and_last_days_a_date_can_hold_filter_without_an_error(admin, 
     response = client_for(admin).get(url("observation-list"), params)
     assert response.status_code == 200
     expected = 1 if set(params) <= {"observed_before", "observed_after"} else 0
-    assert response.json()["count"] == expected
+    assert len(response.json()["results"]) == expected
 
 
 def test_an_empty_page_number_is_a_404_like_any_page_that_is_not_one(admin):
-    response = client_for(admin).get(url("observation-list"), {"page": ""})
+    response = client_for(admin).get(url("location-list"), {"page": ""})
     assert response.status_code == 404
     assert response.json() == {"detail": "Invalid page."}
 
@@ -855,10 +864,142 @@ def test_lists_are_paginated(admin, location_a):
     factories.ObservationFactory.create_batch(101, location=location_a)
     client = client_for(admin)
     first = client.get(url("observation-list")).json()
-    assert first["count"] == 101 and len(first["results"]) == 100 and first["next"]
+    assert set(first) == {"next", "previous", "results"}
+    assert len(first["results"]) == 100 and first["next"] and first["previous"] is None
     second = client.get(first["next"]).json()
-    assert len(second["results"]) == 1
+    assert len(second["results"]) == 1 and second["next"] is None
     assert not {r["id"] for r in first["results"]} & {r["id"] for r in second["results"]}
+    back = client.get(second["previous"]).json()
+    assert back["results"] == first["results"] and back["previous"] is None
+
+
+def _walk(client, link, direction="next"):
+    """Every page from `link` on, following `direction`: [(ids, response body)]."""
+    pages = []
+    while link:
+        response = client.get(link)
+        assert response.status_code == 200, response.json()
+        body = response.json()
+        pages.append(([row["id"] for row in body["results"]], body))
+        link = body[direction]
+    return pages
+
+
+def test_keyset_pages_list_every_scorecard_once_in_key_order_and_walk_back(admin, world, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "PAGE_SIZE": 3}
+    # given: many scorecards of one period (ties on the period), of two kinds and three grains
+    month, week = timezone.localdate().replace(day=1), date(2026, 11, 30)
+    for location in factories.LocationFactory.create_batch(3):
+        factories.ScorecardFactory(location=location, period_start=month)
+        factories.ScorecardFactory(location=location, period_kind="week", period_start=week)
+        for standard in (world["greet"], world["receipt"]):
+            factories.ScorecardFactory(
+                location=location,
+                standard=standard,
+                grain="location_standard",
+                period_start=month,
+                grain_key=f"location={location.pk}|standard={standard.pk}",
+            )
+    expected = [
+        card.pk
+        for card in Scorecard.objects.order_by("-period_kind", "-period_start", "-grain", "-grain_key")
+    ]
+    client = client_for(admin)
+
+    # when: the client follows `next` to the end, then `previous` back to the start
+    forward = _walk(client, url("scorecard-list"))
+    backward = _walk(client, forward[-1][1]["previous"], "previous")
+
+    # then
+    assert [pk for ids, _ in forward for pk in ids] == expected
+    assert [len(ids) for ids, _ in forward] == [3, 3, 3, 3]
+    assert [ids for ids, _ in backward] == [ids for ids, _ in forward[-2::-1]]
+    assert backward[-1][1]["previous"] is None and forward[-1][1]["next"] is None
+
+
+@pytest.mark.parametrize(
+    ("kind", "field", "window"),
+    [
+        ("observation", "observed_at", "observed_after"),
+        ("evaluation", "evaluated_at", "evaluated_after"),
+        ("feedback", "submitted_at", "submitted_after"),
+        ("scorecard", "period_start", "period_start_after"),
+    ],
+)
+def test_a_list_without_a_time_filter_holds_the_last_90_days(
+    admin, location_a, monkeypatch, kind, field, window
+):
+    monkeypatch.setattr(filters, "RECENT_DAYS", 90)
+    today = timezone.localdate()
+    first_day, day_before = today - timedelta(days=89), today - timedelta(days=90)
+    at = {
+        "observed_at": _at,
+        "evaluated_at": _at,
+        "submitted_at": _at,
+        "period_start": lambda day, hour=0: day,
+    }[field]
+    make = {
+        "observation": factories.ObservationFactory,
+        "evaluation": factories.EvaluationFactory,
+        "feedback": factories.FeedbackFactory,
+        "scorecard": factories.ScorecardFactory,
+    }[kind]
+    inside = make(location=location_a, **{field: at(first_day, 0)})
+    outside = make(location=location_a, **{field: at(day_before, 23)})
+    client = client_for(admin)
+
+    assert ids(client.get(url(f"{kind}-list"))) == {inside.pk}
+    assert ids(client.get(url(f"{kind}-list"), {window: day_before.isoformat()})) == {inside.pk, outside.pk}
+    assert ids(client.get(url(f"{kind}-list"), {window: "0001-01-01"})) == {inside.pk, outside.pk}
+
+
+def _cursor(*parts) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(parts)).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "",
+        "not a cursor",
+        "%%%",
+        _cursor("n"),
+        _cursor("x", "2026-03-02T10:15:00+00:00", 1),
+        _cursor("n", "2026-03-02T10:15:00+00:00"),
+        _cursor("n", "2026-03-02T10:15:00", 1),  # a time without its offset
+        _cursor("n", "yesterday", 1),
+        _cursor("n", "2026-03-02T10:15:00+00:00", 2**70),
+        _cursor("n", "2026-03-02T10:15:00+00:00", True),
+        _cursor("n", "2026-03-02T10:15:00+00:00", None),
+        _cursor("n", "2026-03-02T10:15:00+00:00", "1\x00"),
+        base64.urlsafe_b64encode(b"\xff\xfe").decode(),
+        "w6k",
+    ],
+)
+def test_a_cursor_that_is_not_one_is_a_404(admin, world, cursor):
+    response = client_for(admin).get(url("observation-list"), {"cursor": cursor})
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Invalid cursor."}
+
+
+@pytest.mark.parametrize("kind", ["observation", "evaluation", "feedback", "scorecard"])
+def test_a_deep_page_is_read_by_its_key_without_offset_or_count(admin, location_a, settings, kind):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "PAGE_SIZE": 2}
+    _rows(kind, 5, location_a, factories.EmployeeFactory(location=location_a))
+    client = client_for(admin)
+    second_link = client.get(url(f"{kind}-list")).json()["next"]
+
+    with CaptureQueriesContext(connection) as captured:
+        second = client.get(second_link)
+
+    assert second.status_code == 200 and len(second.json()["results"]) == 2
+    sql = " ".join(query["sql"].upper() for query in captured.captured_queries)
+    assert "OFFSET" not in sql and "COUNT(" not in sql
+    # The page starts after the cursor's row: a comparison of the key (a row value where supported).
+    table = {"observation": "OBSERVATION", "evaluation": "EVALUATION", "feedback": "FEEDBACK"}.get(
+        kind, "SCORECARD"
+    )
+    assert f'"MEASUREMENT_{table}"."ID" <' in sql or '"GRAIN_KEY" <' in sql or ") < (" in sql
 
 
 # --- reading: a fixed number of queries per page ---------------------------------------------------
@@ -902,7 +1043,7 @@ def _rows(kind: str, count: int, location, employee):
         employee.managed_locations.add(*factories.LocationFactory.create_batch(count))
 
 
-QUERY_BUDGET = 8  # token + user's profile + scope + count + page + one per prefetched many-to-many
+QUERY_BUDGET = 8  # token + user's profile + scope + count or page + one per prefetched many-to-many
 
 
 @pytest.mark.parametrize("kind", [e.removesuffix("-list") for e in LIST_ENDPOINTS])
@@ -916,7 +1057,7 @@ def test_a_list_page_costs_the_same_queries_for_5_or_50_rows(
         with CaptureQueriesContext(connection) as captured:
             response = client.get(url(f"{kind}-list"))
         assert response.status_code == 200
-        return len(captured), response.json()["count"]
+        return len(captured), len(response.json()["results"])
 
     _rows(kind, 5, location_a, employee)
     few, few_rows = queries_for_page()

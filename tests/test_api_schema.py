@@ -79,8 +79,18 @@ def test_the_observation_filters_are_documented(schema):
         "standard",
         "passed",
         "source",
-        "page",
+        "cursor",
     } <= parameters
+    assert "page" not in parameters
+
+
+@pytest.mark.parametrize("resource", ["observations", "evaluations", "feedback", "scorecards"])
+def test_evidence_lists_are_documented_as_cursor_pages_without_a_count(schema, resource):
+    ok = schema["paths"][f"/api/v1/{resource}/"]["get"]["responses"]["200"]
+    page = schema["components"]["schemas"][ok["content"]["application/json"]["schema"]["$ref"].split("/")[-1]]
+    assert set(page["properties"]) == {"next", "previous", "results"}
+    assert page["properties"]["next"]["nullable"] is True
+    assert "90 days" in json.dumps(schema["paths"][f"/api/v1/{resource}/"]["get"]["parameters"])
 
 
 def test_the_schema_needs_a_token_or_a_session(db):
