@@ -977,12 +977,26 @@ def machine_facts() -> dict[str, str]:
     load = os.getloadavg()
     return {
         "date": datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+        "commit": _commit(),
         "cores": str(os.cpu_count()),
         "memory": f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB",
         "python": platform.python_version(),
         "postgresql": f"{version} (shared_buffers {shared_buffers}, work_mem {work_mem})",
         "load average before": f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}",
     }
+
+
+def _commit() -> str:
+    """The commit measured, and how many tracked files differ from it in the working tree."""
+    import subprocess
+
+    def git(*arguments: str) -> str:
+        return subprocess.run(["git", *arguments], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+    changed = [line for line in git("status", "--porcelain", "--untracked-files=no").splitlines() if line]
+    return git("rev-parse", "--short", "HEAD") + (
+        f" with {len(changed)} tracked file(s) changed in the working tree" if changed else ""
+    )
 
 
 def verdict(value: float, name: str) -> str:
