@@ -342,7 +342,19 @@ class Scorecard(models.Model):
     values_n = models.PositiveIntegerField(
         default=0, help_text="Observations with a value (standard grains)."
     )
+    # Exact sums beside the counts, so that rows add up without rounding: weeks, months and
+    # quarters are sums of day rows, and new evidence is added to the stored sums.
+    value_sum = models.DecimalField(
+        max_digits=24,
+        decimal_places=3,
+        default=Decimal("0"),
+        help_text="Sum of the values behind values_n (standard grains).",
+    )
     target_rate = models.FloatField(null=True, blank=True)
+    target_cents = models.BigIntegerField(
+        default=0,
+        help_text="Sum over the observations of their standard's target, in hundredths of a percent.",
+    )
     target_met = models.BooleanField(null=True, blank=True)
     deviations = models.PositiveIntegerField(default=0)
     feedback_count = models.PositiveIntegerField(default=0)

@@ -106,7 +106,14 @@ def expected_scorecards(tz_name: str | None = None) -> dict[tuple, dict]:
 def _observation_columns(observations: list, grain: str) -> dict:
     n = len(observations)
     if n == 0:
-        return {"observations": 0, "passed": 0, "deviations": 0, "values_n": 0}
+        return {
+            "observations": 0,
+            "passed": 0,
+            "deviations": 0,
+            "values_n": 0,
+            "value_sum": Decimal(0),
+            "target_cents": 0,
+        }
     passed = sum(o.passed for o in observations)
     pass_rate = passed / n
     target = sum(float(o.standard.target_rate) for o in observations) / n / 100
@@ -122,6 +129,12 @@ def _observation_columns(observations: list, grain: str) -> dict:
         "target_met": pass_rate >= target - 1e-9,
         "mean_value": sum(values) / len(values) if values and grain in ONE_STANDARD_GRAINS else None,
         "values_n": len(values) if grain in ONE_STANDARD_GRAINS else 0,
+        "value_sum": (
+            sum((o.value for o in observations if o.value is not None), Decimal(0))
+            if grain in ONE_STANDARD_GRAINS
+            else Decimal(0)
+        ),
+        "target_cents": sum(int(o.standard.target_rate * 100) for o in observations),
         "deviations": sum(1 for o in observations if not o.passed and o.standard.non_negotiable),
     }
 

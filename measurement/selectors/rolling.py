@@ -37,6 +37,8 @@ COUNT_COLUMNS = (
     "observations",
     "passed",
     "values_n",
+    "value_sum",
+    "target_cents",
     "deviations",
     "feedback_count",
     "csat_n",
@@ -110,7 +112,10 @@ def rolling_scorecards(scorecards: QuerySet[Scorecard], period: RollingPeriod) -
 
 
 def _scorecard_from_sums(row: dict, period: RollingPeriod) -> Scorecard:
-    counts = {column: row[f"sum_{column}"] or 0 for column in COUNT_COLUMNS}
+    counts = {
+        column: row[f"sum_{column}"] or Scorecard._meta.get_field(column).get_default()
+        for column in COUNT_COLUMNS
+    }
     n, passed = counts["observations"], counts["passed"]
     low, high = stats.wilson_interval(passed, n) if n else (None, None)
     pass_rate = passed / n if n else None

@@ -141,6 +141,7 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Sum,
     TextField,
     Value,
     When,
@@ -198,7 +199,9 @@ UPDATE_FIELDS = [
     "pass_rate_high",
     "mean_value",
     "values_n",
+    "value_sum",
     "target_rate",
+    "target_cents",
     "target_met",
     "deviations",
     "feedback_count",
@@ -745,10 +748,12 @@ def _observation_aggregates(
         "passed_n": Count("pk", filter=Q(passed=True)),
         "deviations_n": Count("pk", filter=Q(passed=False, standard__non_negotiable=True)),
         "target_percent": target,
+        "target_sum": Sum("standard__target_rate"),
     }
     if grain.one_standard:
         measures["mean"] = Avg("value")
         measures["values_n"] = Count("value")
+        measures["value_sum"] = Sum("value")
     rows = (
         _in_periods(observations, "observed_at", kind, starts, tz)
         .values("period", *grain.columns)
@@ -812,6 +817,9 @@ def _observation_columns(row: dict, grain: GrainSpec) -> dict:
         "target_met": pass_rate >= target_rate - TARGET_TOLERANCE,
         "mean_value": float(mean) if mean is not None else None,
         "values_n": row.get("values_n", 0),
+        "value_sum": row.get("value_sum") or Decimal(0),
+        # Targets have two decimal places: hundredths of a percent are whole.
+        "target_cents": round(row["target_sum"] * 100),
         "deviations": row["deviations_n"],
     }
 
@@ -1112,7 +1120,11 @@ def _observation_values_sql(params: _Params) -> dict[str, str]:
             "THEN (o.value_thousandths * 0.001 / NULLIF(o.values_n, 0))::float8 END"
         ),
         "values_n": f"CASE WHEN o.grain IN ({one_standard}) THEN o.values_n ELSE 0 END",
+        "value_sum": (
+            f"CASE WHEN o.grain IN ({one_standard}) THEN COALESCE(o.value_thousandths * 0.001, 0) ELSE 0 END"
+        ),
         "target_rate": target_rate,
+        "target_cents": "COALESCE(o.target_cents, 0)",
         "target_met": f"{pass_rate} >= {target_rate} - {params(TARGET_TOLERANCE)}::float8",
         "deviations": "COALESCE(o.deviations_n, 0)",
     }
