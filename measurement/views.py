@@ -3,7 +3,7 @@
 Managers and admins only (staff get 403, anonymous visitors the login page). What each user sees is
 decided in `measurement.selectors` (see its docstring). The scorecard and consistency pages read
 scorecards only, so their query count is fixed whatever the amount of evidence; the drill-down
-pages read observations a page at a time. Every table can be downloaded with ``?format=csv``.
+pages read observations a page at a time, from one index range (`?older=` / `?newer=` an id). Every table can be downloaded with ``?format=csv``.
 """
 
 from django.conf import settings
@@ -96,16 +96,13 @@ def observations(request):
             evidence.OBSERVATION_CSV_HEADER,
             evidence.observation_csv_rows(listed),
         )
-    counts = evidence.observation_counts(listed, bounded=not selected.has_window)
-    paginator = Paginator(listed, OBSERVATIONS_PAGE_SIZE)
-    # The aggregate above has counted them: spare the paginator a second count of a large table.
-    paginator.count = counts.observations
+    page = evidence.observation_page(listed, evidence.page_cursor(request.GET), size=OBSERVATIONS_PAGE_SIZE)
     context = {
         "form": form,
         "selected": selected,
         "params": selected.params(),
-        "counts": counts,
-        "page": paginator.get_page(request.GET.get("page")),
+        "counts": evidence.observation_counts(listed),
+        "page": page,
     }
     return render(request, "measurement/observations.html", context)
 

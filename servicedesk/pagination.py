@@ -29,6 +29,15 @@ class PageNumbers(PageNumberPagination):
         return super().get_page_number(request, paginator)
 
 
+def keyset_after(fields: Sequence[str], position: Sequence, *, descending: bool):
+    """The filter of the rows that follow `position` (the values of `fields` of one row) in the
+    order of `fields`, newest first when `descending`: a comparison of the whole key as one row
+    value, which PostgreSQL answers as a range of an index that starts with the same columns
+    (other databases get the equivalent OR of comparisons)."""
+    key = Tuple(*(F(name) for name in fields))
+    return TupleLessThan(key, tuple(position)) if descending else TupleGreaterThan(key, tuple(position))
+
+
 class Keyset(BasePagination):
     """Pages that continue after the last row shown (`?cursor=`), never an OFFSET or a COUNT(*).
 
@@ -56,9 +65,7 @@ class Keyset(BasePagination):
         # Going back reads the rows before the cursor in the opposite order, then turns them round.
         newest_first = descending != backwards
         if position is not None:
-            key = Tuple(*(F(name) for name in fields))
-            after = TupleLessThan(key, position) if newest_first else TupleGreaterThan(key, position)
-            queryset = queryset.filter(after)
+            queryset = queryset.filter(keyset_after(fields, position, descending=newest_first))
         prefix = "-" if newest_first else ""
         rows = list(queryset.order_by(*(prefix + name for name in fields))[: self.page_size + 1])
         more = len(rows) > self.page_size

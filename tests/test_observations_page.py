@@ -8,6 +8,7 @@ and against sums of day scorecards for from/to spans.
 from __future__ import annotations
 
 import random
+import re
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -15,6 +16,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from measurement.models import Grain, Observation, PeriodKind, Scorecard, Source
@@ -314,8 +317,8 @@ def test_filters_by_source_and_touchpoint(client, admin, organisation):
 
 
 @pytest.mark.django_db
-def test_without_a_period_the_count_stops_past_its_limit(
-    client, admin, location_a, standard_for_bulk, settings
+def test_the_count_stops_past_its_limit_with_or_without_a_period(
+    client, admin, location_a, standard_for_bulk, settings, django_assert_max_num_queries
 ):
     at = local(date(2025, 3, 4), 10)
     Observation.objects.bulk_create(
@@ -326,9 +329,15 @@ def test_without_a_period_the_count_stops_past_its_limit(
     client.force_login(admin)
     response = client.get(URL)
     assert response.context["counts"].more_than == COUNT_LIMIT
+    assert response.context["counts"].passed is None
     assert "More than 10,000 observations" in response.content.decode()
-    # With a period the count is exact, and cheap: the observed_at index bounds it.
-    assert page_count(client, {"period_kind": "day", "period_start": "2025-03-04"}) == COUNT_LIMIT + 5
+    # A period can hold as many rows as the table: its count stops at the same limit.
+    day = client.get(URL, {"period_kind": "day", "period_start": "2025-03-04"})
+    assert day.context["counts"].more_than == COUNT_LIMIT
+    # One row fewer than the limit past it: the exact count and the share passed.
+    Observation.objects.filter(pk__in=Observation.objects.order_by("pk").values("pk")[:5]).delete()
+    assert page_count(client, {"period_kind": "day", "period_start": "2025-03-04"}) == COUNT_LIMIT
+    assert client.get(URL).context["counts"].passed == COUNT_LIMIT
 
 
 @pytest.fixture
@@ -347,7 +356,9 @@ def _add_observations(count: int, location, employee, evaluation) -> None:
         factories.EmployeeFactory(location=location, team=employee.team)  # more options to offer
 
 
-QUERY_BUDGET = 14  # session, user, profile, the navigation; five option lists, the count, a page
+QUERY_BUDGET = (
+    14  # session, user, profile, the navigation; five option lists, the count, the cursor's row, a page
+)
 
 
 @pytest.mark.django_db
@@ -356,15 +367,17 @@ def test_the_page_costs_the_same_queries_whatever_the_data(
 ):
     evaluation = factories.EvaluationFactory(location=location_a)
     client.force_login(manager)
-    requests = (
-        {},
-        {"period_kind": "month", "period_start": "2025-03-01", "location": location_a.pk},
-        {"from": "2025-03-01", "to": "2025-03-31", "employee": staff.employee.pk, "passed": "yes"},
-        {"team": staff.employee.team.pk, "source": "mystery_shop", "page": "2"},
-    )
     counts = {}
     for size in (3, 80):
         _add_observations(size, location_a, staff.employee, evaluation)
+        middle = Observation.objects.order_by("observed_at")[size // 2].pk
+        requests = (
+            {},
+            {"period_kind": "month", "period_start": "2025-03-01", "location": location_a.pk},
+            {"from": "2025-03-01", "to": "2025-03-31", "employee": staff.employee.pk, "passed": "yes"},
+            {"team": staff.employee.team.pk, "source": "mystery_shop", "older": middle},
+            {"team": staff.employee.team.pk, "newer": middle},
+        )
         for number, params in enumerate(requests):
             with django_assert_max_num_queries(QUERY_BUDGET) as queries:
                 assert client.get(URL, params).status_code == 200
@@ -372,6 +385,80 @@ def test_the_page_costs_the_same_queries_whatever_the_data(
     assert [counts[3, number] for number in range(len(requests))] == [
         counts[80, number] for number in range(len(requests))
     ]
+
+
+def _ids(response) -> list[int]:
+    assert response.status_code == 200, response.status_code
+    return [observation.pk for observation in response.context["page"].rows]
+
+
+def _link(response, label: str) -> str | None:
+    """The href of the page link `label` ("Newest", "Newer", "Older"), as the page writes it."""
+    found = re.search(rf'<a class="page-link"[^>]*href="([^"]+)">{label}</a>', response.content.decode())
+    return found and found.group(1).replace("&amp;", "&")
+
+
+@pytest.mark.django_db
+def test_older_and_newer_pages_list_every_observation_once_newest_first_keeping_the_filters(
+    client, manager, location_a, standard_for_bulk
+):
+    # given: 120 observations of one standard, some at the same instant, and others not listed
+    at = local(date(2025, 3, 4), 10)
+    Observation.objects.bulk_create(
+        Observation(location=location_a, standard=standard_for_bulk, source=Source.OPERATIONAL,
+                    observed_at=at + timedelta(minutes=index // 3), passed=index % 2 == 0)
+        for index in range(120)
+    )  # fmt: skip
+    factories.ObservationFactory.create_batch(3, location=location_a, observed_at=at)
+    expected = list(
+        Observation.objects.filter(standard=standard_for_bulk)
+        .order_by("-observed_at", "-pk")
+        .values_list("pk", flat=True)
+    )
+    client.force_login(manager)
+    filters = f"?location={location_a.pk}&standard={standard_for_bulk.pk}"
+
+    # when: the manager reads the pages older and older, then goes back
+    first = client.get(URL + filters)
+    second = client.get(URL + _link(first, "Older"))
+    third = client.get(URL + _link(second, "Older"))
+    back = client.get(URL + _link(third, "Newer"))
+
+    # then
+    assert _ids(first) + _ids(second) + _ids(third) == expected
+    assert [len(_ids(page)) for page in (first, second, third)] == [50, 50, 20]
+    assert _link(first, "Newer") is None and _link(first, "Newest") is None
+    assert _link(third, "Older") is None and _link(third, "Newest") == filters
+    assert _ids(back) == _ids(second) and _link(back, "Newer") is not None
+    assert _ids(client.get(URL + _link(back, "Newer"))) == _ids(first)
+    assert f"standard={standard_for_bulk.pk}" in _link(second, "Older")
+    assert _link(second, "Older") == f"{filters}&older={_ids(second)[-1]}"  # readable and stable
+    assert third.context["counts"].observations == 120
+
+
+@pytest.mark.django_db
+def test_a_deep_page_reads_one_index_range_and_the_count_stops_at_its_limit(client, admin, location_a):
+    factories.ObservationFactory.create_batch(60, location=location_a)
+    client.force_login(admin)
+    last_of_first = _ids(client.get(URL))[-1]
+    with CaptureQueriesContext(connection) as captured:
+        assert len(_ids(client.get(URL, {"older": last_of_first}))) == 10
+    sql = [query["sql"].upper() for query in captured.captured_queries]
+    assert not any("OFFSET" in query for query in sql)
+    counts = [query for query in sql if "COUNT(" in query]
+    assert len(counts) == 1 and f"LIMIT {COUNT_LIMIT + 1}" in counts[0]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "params",
+    [{"older": "abc"}, {"newer": "-1"}, {"older": ""}, {"older": "99999999"}, {"older": "1", "newer": "1"},
+     {"older": "١٢"}, {"newer": "9" * 40}],
+)  # fmt: skip
+def test_a_page_cursor_that_names_no_page_is_a_404(client, admin, location_a, params):
+    factories.ObservationFactory(location=location_a)
+    client.force_login(admin)
+    assert client.get(URL, params).status_code == 404
 
 
 # --------------------------------------------------------------------------- who may see what

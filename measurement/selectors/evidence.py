@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from organization.models import Employee, Location, Role, Team
 from organization.scope import role_of, scope_filter, scope_queryset
+from servicedesk.pagination import keyset_after
 from standards.models import Standard
 from touchpoints.models import Touchpoint
 
@@ -29,8 +30,10 @@ from ..models import Deviation, Evaluation, Observation, PeriodKind, Source
 from ..services.rollup import CountableWindow, period_end, period_start
 from .common import dashboard_locations, dashboard_teams, period_label
 
-# A count over the whole table would read every row: without a time window it stops here.
+# A count reads every row it counts: the page's count stops here, whatever the filters.
 COUNT_LIMIT = 10_000
+# The page's order, newest first: observation_observed_idx, then the pk between equal times.
+PAGE_ORDER = ("observed_at", "id")
 OBJECT_FIELDS = ("location", "team", "employee", "standard", "touchpoint")
 
 # --------------------------------------------------------------------------- drill-down
@@ -104,10 +107,6 @@ class ObservationFilter:
     touchpoint: Touchpoint | None = None
     source: str | None = None
     passed: bool | None = None
-
-    @property
-    def has_window(self) -> bool:
-        return bool(self.period_start or self.date_from or self.date_to)
 
     @property
     def is_empty(self) -> bool:
@@ -247,17 +246,80 @@ class ObservationCounts:
     more_than: int | None = None  # the limit, when there are more rows than it
 
 
-def observation_counts(observations: QuerySet[Observation], *, bounded: bool = False) -> ObservationCounts:
-    """How many observations a list has and how many passed, in one query. `bounded` (a list
-    with no time window: possibly the whole table) counts at most COUNT_LIMIT + 1 rows; more than
-    that is reported as `more_than` without a pass count, which would describe an arbitrary part."""
+def observation_counts(observations: QuerySet[Observation]) -> ObservationCounts:
+    """How many observations a list has and how many passed, in one query that reads at most
+    COUNT_LIMIT + 1 rows, so that its cost never grows with the table. A list longer than that
+    is reported as `more_than` the limit, without a pass count, which would describe an
+    arbitrary part of it (the scorecards have the totals)."""
     measures = {"observations": Count("pk"), "passed": Count("pk", filter=Q(passed=True))}
-    if not bounded:
-        return ObservationCounts(**observations.order_by().aggregate(**measures))
     counted = observations.order_by()[: COUNT_LIMIT + 1].aggregate(**measures)
     if counted["observations"] > COUNT_LIMIT:
         return ObservationCounts(observations=COUNT_LIMIT, passed=None, more_than=COUNT_LIMIT)
     return ObservationCounts(**counted)
+
+
+@dataclass(frozen=True)
+class ObservationPage:
+    """One page of a list, newest first, and where the pages beside it start: `older` and `newer`
+    are the ids of the rows they continue from (None at either end)."""
+
+    rows: list[Observation]
+    older: int | None = None
+    newer: int | None = None
+    first: bool = True  # whether this is the newest page
+
+    @property
+    def has_other_pages(self) -> bool:
+        return bool(self.older or self.newer)
+
+
+class PageNotFound(Http404):
+    pass
+
+
+def page_cursor(params: Mapping[str, str]) -> tuple[str, int] | None:
+    """("older" | "newer", id) from the query string, None for the newest page; PageNotFound
+    when it names no page (both, or an id that is not a positive whole number)."""
+    given = [(name, params[name]) for name in ("older", "newer") if name in params]
+    if not given:
+        return None
+    if len(given) > 1 or not given[0][1].isascii() or not given[0][1].isdigit() or len(given[0][1]) > 18:
+        raise PageNotFound("No such page of observations.")
+    return given[0][0], int(given[0][1])
+
+
+def observation_page(
+    observations: QuerySet[Observation], cursor: tuple[str, int] | None, *, size: int
+) -> ObservationPage:
+    """The page of `observations` after (`older`) or before (`newer`) the row with the cursor's
+    id, in the page order; the row itself need not be in the list, only exist. Reads `size` + 1
+    rows from one range of the observed_at index, never an OFFSET. Queries: one, two with a
+    cursor; PageNotFound if its row does not exist."""
+    position = None
+    if cursor is not None:
+        position = Observation.objects.filter(pk=cursor[1]).values_list(*PAGE_ORDER).first()
+        if position is None:
+            raise PageNotFound("No such page of observations.")
+    newer_side = cursor is not None and cursor[0] == "newer"
+    if position is not None:
+        observations = observations.filter(keyset_after(PAGE_ORDER, position, descending=not newer_side))
+    order = PAGE_ORDER if newer_side else tuple(f"-{name}" for name in PAGE_ORDER)
+    rows = list(observations.order_by(*order)[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    if newer_side:
+        rows.reverse()
+    if not rows:
+        return ObservationPage(rows=[], first=cursor is None)
+    # A cursor came from a page on its side; on the far side there is a page only if one was read.
+    has_older = more if not newer_side else True
+    has_newer = cursor is not None and (more if newer_side else True)
+    return ObservationPage(
+        rows=rows,
+        older=rows[-1].pk if has_older else None,
+        newer=rows[0].pk if has_newer else None,
+        first=not has_newer,
+    )
 
 
 def observation_filter_from(user, params: Mapping[str, str]) -> ObservationFilter:
