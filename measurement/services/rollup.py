@@ -910,7 +910,7 @@ def _synchronise_sql(
     stored ones (a join, not a probe per row), inserts the new, updates the changed and returns
     (written, unchanged, ids of the stale scorecards, the periods recomputed as two arrays)."""
     computed = " UNION ALL ".join(
-        _kind_scorecards_sql(kind, starts, tz, window, params) for kind, starts in wanted.items()
+        _kind_scorecards_sql(kind, starts, params) for kind, starts in wanted.items()
     )
     stored_in_periods = " OR ".join(
         "TRUE"
@@ -925,7 +925,9 @@ def _synchronise_sql(
     computed_at = params(now)
     table = Scorecard._meta.db_table
     return f"""
-        WITH computed AS MATERIALIZED ({computed}),
+        WITH observation_days AS MATERIALIZED ({_observation_days_sql(wanted, tz, window, params)}),
+        answer_days AS MATERIALIZED ({_feedback_days_sql(wanted, tz, window, params)}),
+        computed AS MATERIALIZED ({computed}),
         stored AS (
             SELECT id, {", ".join(UNIQUE_FIELDS)}, {", ".join(VALUE_COLUMNS)} FROM {table}
             WHERE {stored_in_periods}
@@ -966,13 +968,13 @@ def _synchronise_sql(
     """
 
 
-def _kind_scorecards_sql(
-    kind: str, starts: set[date] | None, tz: ZoneInfo, window: CountableWindow, params: _Params
-) -> str:
+def _kind_scorecards_sql(kind: str, starts: set[date] | None, params: _Params) -> str:
     """The scorecards of one period kind (every grain) as rows of the scorecard table's columns:
-    observation and feedback aggregates joined, and the statistics computed from their counts."""
-    observations = _observation_aggregates_sql(kind, starts, tz, window, params)
-    feedback = _feedback_aggregates_sql(kind, starts, tz, window, params)
+    observation and feedback sums of the day aggregates joined, and the statistics computed from them."""
+    observations = _period_sums_sql(
+        "observation_days", OBSERVATION_SUMS, OBSERVATION_GRAIN_COLUMNS, kind, starts, params
+    )
+    feedback = _period_sums_sql("answer_days", FEEDBACK_SUMS, FEEDBACK_GRAIN_COLUMNS, kind, starts, params)
     either = {
         column: f"COALESCE(o.{column}, f.{column})"
         for column in ("period_start", "grain", "grain_key", *FEEDBACK_GRAIN_COLUMNS)
@@ -993,21 +995,65 @@ def _kind_scorecards_sql(
     )"""
 
 
-def _observation_aggregates_sql(
-    kind: str, starts: set[date] | None, tz: ZoneInfo, window: CountableWindow, params: _Params
+# The sums a day aggregate holds: every one adds up over days (and over new rows), so weeks,
+# months and quarters are sums of days. Counts stay whole numbers (bigint), the value sum is numeric.
+OBSERVATION_SUMS = {
+    "n": "::bigint",
+    "passed_n": "::bigint",
+    "deviations_n": "::bigint",
+    "target_cents": "::bigint",
+    "value_thousandths": "",
+    "values_n": "::bigint",
+}
+FEEDBACK_SUMS = dict.fromkeys(
+    ("feedback_n", "csat_n", "satisfied", "nps_n", "promoters", "detractors"), "::bigint"
+)
+
+
+def _period_sums_sql(
+    days: str,
+    sums: dict[str, str],
+    columns: tuple[str, ...],
+    kind: str,
+    starts: set[date] | None,
+    params: _Params,
 ) -> str:
-    """Counts per period and grain over the countable observations no countable correction
-    supersedes: one scan, every grain a grouping set. Rows without a team, employee or touchpoint
-    are left out of that grain."""
+    """The day aggregates `days` summed into the periods of `kind` (only `starts`, unless None)."""
+    keys = ", ".join(["grain", "grain_key", *columns])
+    totals = ", ".join(f"sum({name}){cast} AS {name}" for name, cast in sums.items())
+    return f"""
+        SELECT date_trunc({_text(kind)}, day::timestamp)::date AS period_start, {keys}, {totals}
+        FROM {days}
+        GROUP BY 1, {keys}
+        HAVING {_wanted_sql(starts, params, "date_trunc(" + _text(kind) + ", day::timestamp)::date")}
+    """
+
+
+def _days_window_sql(column: str, wanted: dict[str, set[date] | None], tz: ZoneInfo, params: _Params) -> str:
+    """Ranges of `column` that cover every wanted period of every kind (TRUE on a full run)."""
+    if any(starts is None for starts in wanted.values()):
+        return "TRUE"
+    return (
+        "("
+        + " OR ".join(_window_sql(column, kind, starts, tz, params) for kind, starts in wanted.items())
+        + ")"
+    )
+
+
+def _observation_days_sql(
+    wanted: dict[str, set[date] | None], tz: ZoneInfo, window: CountableWindow, params: _Params
+) -> str:
+    """Sums per local day and grain over the countable observations no countable correction
+    supersedes, for every day of the wanted periods: one scan, every grain a grouping set. Rows
+    without a team, employee or touchpoint are left out of that grain."""
     observation, standard = Observation._meta.db_table, Standard._meta.db_table
     local_time = f"o.observed_at AT TIME ZONE {params(str(tz))}"
-    periods = _window_sql("o.observed_at", kind, starts, tz, params)
     present = " AND ".join(
         f"(GROUPING({column}) = 1 OR {column} IS NOT NULL)"
         for column in ("team_id", "employee_id", "touchpoint_id")
     )
     return f"""
-        SELECT period_start, {_grain_sql(OBSERVATION_GRAIN_COLUMNS)},
+        SELECT day, {_grain_sql(OBSERVATION_GRAIN_COLUMNS)},
             count(*) AS n,
             count(*) FILTER (WHERE passed) AS passed_n,
             count(*) FILTER (WHERE deviation) AS deviations_n,
@@ -1015,7 +1061,7 @@ def _observation_aggregates_sql(
             sum(value_thousandths) AS value_thousandths,
             count(value_thousandths) AS values_n
         FROM (
-            SELECT date_trunc({_text(kind)}, {local_time})::date AS period_start,
+            SELECT ({local_time})::date AS day,
                 {", ".join(f"o.{column}" for column in OBSERVATION_GRAIN_COLUMNS)}, o.passed,
                 NOT o.passed AND s.non_negotiable AS deviation,
                 -- Whole numbers sum faster than numerics, and exactly: target_rate has 2 decimal
@@ -1025,22 +1071,22 @@ def _observation_aggregates_sql(
             FROM {observation} o JOIN {standard} s ON s.id = o.standard_id
             WHERE NOT EXISTS (
                 SELECT FROM {observation} later WHERE later.supersedes_id = o.id AND {window.observations_sql("later", params)}
-            ) AND {window.observations_sql("o", params)} AND {periods}
+            ) AND {window.observations_sql("o", params)} AND {_days_window_sql("o.observed_at", wanted, tz, params)}
         ) evidence
-        GROUP BY period_start, GROUPING SETS ({_grouping_sets_sql(OBSERVATION_GRAIN_COLUMNS)})
-        HAVING {present} AND {_wanted_sql(starts, params)}
+        GROUP BY day, GROUPING SETS ({_grouping_sets_sql(OBSERVATION_GRAIN_COLUMNS)})
+        HAVING {present}
     """
 
 
-def _feedback_aggregates_sql(
-    kind: str, starts: set[date] | None, tz: ZoneInfo, window: CountableWindow, params: _Params
+def _feedback_days_sql(
+    wanted: dict[str, set[date] | None], tz: ZoneInfo, window: CountableWindow, params: _Params
 ) -> str:
-    """Answer counts per period and grain (org, location, touchpoint) over countable customer feedback."""
+    """Answer counts per local day and grain (org, location, touchpoint) over countable customer
+    feedback, for every day of the wanted periods."""
     feedback = Feedback._meta.db_table
     local_time = f"submitted_at AT TIME ZONE {params(str(tz))}"
-    periods = _window_sql("submitted_at", kind, starts, tz, params)
     return f"""
-        SELECT period_start, {_grain_sql(FEEDBACK_GRAIN_COLUMNS)},
+        SELECT day, {_grain_sql(FEEDBACK_GRAIN_COLUMNS)},
             count(*) AS feedback_n,
             count(csat) AS csat_n,
             count(*) FILTER (WHERE csat >= 4) AS satisfied,
@@ -1048,11 +1094,10 @@ def _feedback_aggregates_sql(
             count(*) FILTER (WHERE nps >= 9) AS promoters,
             count(*) FILTER (WHERE nps <= 6) AS detractors
         FROM (
-            SELECT date_trunc({_text(kind)}, {local_time})::date AS period_start, location_id, touchpoint_id, csat, nps
-            FROM {feedback} WHERE {window.feedback_sql(params)} AND {periods}
+            SELECT ({local_time})::date AS day, location_id, touchpoint_id, csat, nps
+            FROM {feedback} WHERE {window.feedback_sql(params)} AND {_days_window_sql("submitted_at", wanted, tz, params)}
         ) answers
-        GROUP BY period_start, GROUPING SETS ({_grouping_sets_sql(FEEDBACK_GRAIN_COLUMNS)})
-        HAVING {_wanted_sql(starts, params)}
+        GROUP BY day, GROUPING SETS ({_grouping_sets_sql(FEEDBACK_GRAIN_COLUMNS)})
     """
 
 
@@ -1096,9 +1141,9 @@ def _window_sql(column: str, kind: str, starts: set[date] | None, tz: ZoneInfo, 
     return f"({' OR '.join(ranges)})"
 
 
-def _wanted_sql(starts: set[date] | None, params: _Params) -> str:
+def _wanted_sql(starts: set[date] | None, params: _Params, column: str = "period_start") -> str:
     """Keep the periods asked for (the window lets in a day of the neighbouring ones)."""
-    return "TRUE" if starts is None else f"period_start = ANY({params(sorted(starts))})"
+    return "TRUE" if starts is None else f"{column} = ANY({params(sorted(starts))})"
 
 
 def _observation_values_sql(params: _Params) -> dict[str, str]:
