@@ -43,6 +43,15 @@ class ImportKind:
     # At least one of these columns must be present (e.g. a value or a verdict).
     one_of: tuple[str, ...]
     ingest: Callable[..., IntakeResult]
+    # The service reads rows as value sequences in the header's order (`columns=`): no mapping
+    # per row is built for the rows its fast path accepts.
+    positional: bool = False
+
+    def ingest_file(self, rows: CsvRows) -> IntakeResult:
+        """Hand the file's rows (its header read) to the intake service."""
+        if self.positional:
+            return self.ingest(rows.records(), columns=rows.header)
+        return self.ingest(rows)
 
 
 KINDS = {
@@ -52,6 +61,7 @@ KINDS = {
         required=("standard", "location", "source", "observed_at"),
         one_of=("value", "passed"),
         ingest=observations_ingest,
+        positional=True,
     ),
     "feedback": ImportKind(
         name="feedback",
@@ -140,9 +150,15 @@ class CsvRows:
         return self.header
 
     def __iter__(self) -> Iterator[tuple[int, Mapping[str, str]]]:
+        header = self.header
+        for line, values in self.records():
+            yield line, dict(zip(header, values, strict=True))
+
+    def records(self) -> Iterator[tuple[int, list[str]]]:
+        """Like iterating, but each record as its list of values in the header's order."""
         if not self.header:
             raise RuntimeError("Call read_header() before reading the rows.")
-        reader, width, header = self._reader, len(self.header), self.header
+        reader, width = self._reader, len(self.header)
         start = reader.line_num + 1
         while True:
             try:
@@ -172,7 +188,7 @@ class CsvRows:
                     )
                 )
                 continue
-            yield line, dict(zip(header, values, strict=True))
+            yield line, values
 
     def _first_bad_line(self, first: int, after_last: int) -> int | None:
         return next((n for n in range(first, after_last) if n in self._bad_lines), None)

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from operator import itemgetter
 from typing import Any
 
 from django.conf import settings
@@ -411,51 +412,80 @@ def _judge(standard: Standard, value, passed, value_text, passed_text, check: _R
 
 
 def observations_ingest(
-    rows: Iterable[tuple[int, Mapping[str, Any]]],
+    rows: Iterable[tuple[int, Any]],
     *,
     recorded_by=None,
     evaluation: Evaluation | None = None,
     lookups: Lookups | None = None,
     max_rows: int | None = None,
+    columns: Sequence[str] | None = None,
 ) -> IntakeResult:
     """Check and store observations, all or nothing.
 
     `rows` yields (row number, mapping) pairs; the number is what errors refer to (an API item
-    index or a CSV line). Returns an IntakeResult: on any bad row, `errors` lists every one of
-    them and nothing is saved; otherwise `created`, `duplicates` (rows whose external id was
+    index or a CSV line). With `columns` (a CSV file's header), each row is instead the sequence
+    of its values in that order. Returns an IntakeResult: on any bad row, `errors` lists every one
+    of them and nothing is saved; otherwise `created`, `duplicates` (rows whose external id was
     already stored) and `deviations` created.
+
+    On PostgreSQL, rows go through the fast path (intake_copy) first; whatever it does not accept
+    is checked here by `_observation_from_row`, so the messages are the same either way.
     """
     lookups = lookups or Lookups.load()
     result = IntakeResult()
     recorded_by_id = recorded_by.pk if recorded_by is not None else None
+    fast = prepared_from_checked = None
+    if connection.vendor == "postgresql":  # the fast path writes COPY text, which only it reads
+        # Imported here: intake_copy builds on this module's parsers.
+        from .intake_copy import FastObservationChecker, prepared_from_checked
+
+        fast = FastObservationChecker(lookups, recorded_by_id=recorded_by_id)
+    if columns is not None:
+        columns = tuple(columns)
+        # The fields in OBSERVATION_FIELDS order; a column the file lacks reads the "" appended.
+        canonical = itemgetter(*(columns.index(f) if f in columns else -1 for f in OBSERVATION_FIELDS))
     try:
         with transaction.atomic(), _ObservationWriter(result, lookups) as writer:
-            pending: list[dict] = []
+            pending: list = []
             seen: dict[str, int] = {}
             for count, (row, raw) in enumerate(rows, start=1):
                 if max_rows is not None and count > max_rows:
                     result.errors.append(RowError(row, "__all__", f"A batch holds at most {max_rows} items."))
                     break
-                observation, errors = _observation_from_row(raw, row, lookups)
-                if errors:
-                    result.errors.extend(errors)
-                    continue
-                if external_id := observation["external_id"]:
+                observation = None
+                if fast is not None:
+                    observation = (
+                        fast.accept(canonical([*raw, ""]))
+                        if columns is not None
+                        else fast.accept_mapping(raw)
+                    )
+                if observation is not None:
+                    external_id = observation[0]
+                else:
+                    mapping = dict(zip(columns, raw, strict=False)) if columns is not None else raw
+                    observation, errors = _observation_from_row(mapping, row, lookups)
+                    if errors:
+                        result.errors.extend(errors)
+                        continue
+                    observation["recorded_by_id"] = recorded_by_id
+                    external_id = observation["external_id"]
+                    if fast is not None:
+                        observation = prepared_from_checked(observation, fast.non_negotiable)
+                if external_id:
                     if external_id in seen:
                         message = f"Repeats the external id of row {seen[external_id]}."
                         result.errors.append(RowError(row, "external_id", message))
                         continue
                     seen[external_id] = row
-                observation["recorded_by_id"] = recorded_by_id
                 pending.append(observation)
                 # Keep memory flat on large files; checking goes on after an error so that every
                 # bad row is reported, but nothing more is written.
                 if len(pending) >= BULK_BATCH_SIZE and not result.errors:
-                    writer.write(pending)
+                    writer.write(pending, prepared=fast is not None)
                     pending = []
             if result.errors:
                 raise IntakeError(result.errors)
-            writer.write(pending)
+            writer.write(pending, prepared=fast is not None)
             rollup_soon()
     except IntakeError:
         return IntakeResult(errors=result.errors)
@@ -512,8 +542,17 @@ class _ObservationWriter:
         # Also on an error: the transaction must not roll back under a COPY still running.
         self._wait()
 
-    def write(self, batch: list[dict]) -> None:
+    def write(self, batch: list, *, prepared: bool = False) -> None:
+        """Store a batch of checked rows: dicts as `_observation_from_row` makes them, or with
+        `prepared` (PostgreSQL only) rows of the fast path (intake_copy.Prepared)."""
         if not batch:
+            return
+        if connection.vendor == "postgresql":
+            from .intake_copy import prepared_from_checked  # it builds on this module
+
+            if not prepared:
+                batch = [prepared_from_checked(row, self.non_negotiable) for row in batch]
+            self._write_prepared(batch)
             return
         self._wait()
         known = _stored_external_ids([o["external_id"] for o in batch if o["external_id"]])
@@ -524,47 +563,56 @@ class _ObservationWriter:
         now = timezone.now()
         for observation in fresh:
             observation["recorded_at"] = now
-        if connection.vendor == "postgresql":
-            pks = _next_observation_ids(len(fresh))
-            # Possibly before the COPY of their observations has ended: PostgreSQL checks the
-            # (deferred) foreign key at commit.
-            self._record_deviations(pks, fresh)
-            self._start_copy(pks, fresh)
-        else:
-            created = Observation.objects.bulk_create(
-                [Observation(**row) for row in fresh], batch_size=BULK_BATCH_SIZE
-            )
-            pks = [o.pk for o in created]
-            self._record_deviations(pks, fresh)
+        created = Observation.objects.bulk_create(
+            [Observation(**row) for row in fresh], batch_size=BULK_BATCH_SIZE
+        )
+        pks = [o.pk for o in created]
+        self._record_deviations(
+            [
+                (pk, (o["standard_id"], o["location_id"], o["team_id"], o["employee_id"], o["observed_at"]))
+                for pk, o in zip(pks, fresh, strict=True)
+                if not o["passed"] and o["standard_id"] in self.non_negotiable
+            ]
+        )
         self.result.created += len(pks)
         self.result.created_ids.extend(pks)
 
-    def _record_deviations(self, pks: list[int], rows: list[dict]) -> None:
+    def _write_prepared(self, batch: list) -> None:
+        from .intake_copy import copy_lines
+
+        self._wait()
+        known = _stored_external_ids([p[0] for p in batch if p[0]])
+        fresh = [p for p in batch if p[0] is None or p[0] not in known] if known else batch
+        self.result.duplicates += len(batch) - len(fresh)
+        if not fresh:
+            return
+        pks = _next_observation_ids(len(fresh))
+        # Possibly before the COPY of their observations has ended: PostgreSQL checks the
+        # (deferred) foreign key at commit.
+        self._record_deviations([(pk, p[2]) for pk, p in zip(pks, fresh, strict=True) if p[2] is not None])
+        self._start_copy(copy_lines(pks, fresh, timezone.now()))
+        self.result.created += len(pks)
+        self.result.created_ids.extend(pks)
+
+    def _record_deviations(self, opened: list[tuple[int, tuple]]) -> None:
+        """`opened`: (observation id, (standard_id, location_id, team_id, employee_id, observed_at))."""
         deviations = [
             Deviation(
                 observation_id=pk,
-                standard_id=o["standard_id"],
-                location_id=o["location_id"],
-                team_id=o["team_id"],
-                employee_id=o["employee_id"],
-                detected_at=o["observed_at"],  # when it happened, also for backfilled history
+                standard_id=standard_id,
+                location_id=location_id,
+                team_id=team_id,
+                employee_id=employee_id,
+                detected_at=observed_at,  # when it happened, also for backfilled history
             )
-            for pk, o in zip(pks, rows, strict=True)
-            if not o["passed"] and o["standard_id"] in self.non_negotiable
+            for pk, (standard_id, location_id, team_id, employee_id, observed_at) in opened
         ]
         Deviation.objects.bulk_create(deviations, batch_size=BULK_BATCH_SIZE)
         self.result.deviations += len(deviations)
 
-    def _start_copy(self, pks: list[int], rows: list[dict]) -> None:
+    def _start_copy(self, text: str) -> None:
         """COPY the rows (several times faster than INSERT) in a background thread."""
-        buffer = io.StringIO()
-        for pk, row in zip(pks, rows, strict=True):
-            buffer.write(str(pk))
-            for column in OBSERVATION_COLUMNS:
-                buffer.write("\t")
-                buffer.write(_copy_text(row[column]))
-            buffer.write("\n")
-        data = buffer.getvalue().encode()
+        data = text.encode()
         sql = f"COPY {Observation._meta.db_table} ({', '.join(('id', *OBSERVATION_COLUMNS))}) FROM STDIN"
         # The raw psycopg2 cursor: Django's connection object refuses use from another thread, and
         # psycopg2 lets go of the GIL while the server works.

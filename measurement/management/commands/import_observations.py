@@ -63,7 +63,7 @@ class Command(BaseCommand):
             # One transaction around the intake: the service rolls back its own errors, and this
             # one also undoes its work when the file had lines it never saw, or on a dry run.
             with transaction.atomic():
-                result = import_kind.ingest(rows)
+                result = import_kind.ingest_file(rows)
                 errors = sorted([*rows.errors, *result.errors], key=lambda error: error.row)
                 if errors or dry_run:
                     transaction.set_rollback(True)
