@@ -86,11 +86,13 @@ kinds), so what costs is the traffic per scorecard: the portable path sends ever
 to Python and every changed scorecard back, and reads every stored one to compare. The statement
 keeps all of that inside the server:
 
-- one scan of the observations per period kind over the recomputed periods only, with every grain a
-  grouping set (``GROUP BY period, GROUPING SETS ((), (location_id), (team_id), …)``): ``GROUPING()``
-  names the grain of a row, ``HAVING`` drops the rows without a team, employee or touchpoint from
-  those grains, an anti-join leaves superseded observations out; feedback likewise, joined on
-  (period, grain, grain_key);
+- one scan of the observations over the days of the recomputed periods, grouped by local day with
+  every grain a grouping set (``GROUP BY day, GROUPING SETS ((), (location_id), (team_id), …)``):
+  ``GROUPING()`` names the grain of a row, ``HAVING`` drops the rows without a team, employee or
+  touchpoint from those grains, an anti-join leaves superseded observations out; feedback likewise.
+  Every period kind is then a sum of those day rows (``date_trunc`` of the day): the sums are exact
+  whole numbers (and an exact numeric for values), so a week summed from its days equals one counted
+  from the raw rows; observation and feedback sums are joined on (period, grain, grain_key);
 - the statistics in SQL, doing the arithmetic of `measurement.stats` operation for operation in
   IEEE doubles (Wilson and NPS intervals, CSAT), and means and targets from exact whole-number sums
   divided as ``numeric``, as Django's ``Avg`` does: every float equals the portable path's to the
