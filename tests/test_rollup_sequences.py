@@ -29,7 +29,7 @@ from tests.test_rollup import assert_matches_independent_count, make_org, snapsh
 
 pytestmark = pytest.mark.postgres
 
-EXAMPLES = int(os.environ.get("ROLLUP_SEQUENCE_EXAMPLES", "30"))
+EXAMPLES = int(os.environ.get("ROLLUP_SEQUENCE_EXAMPLES", "40"))
 SEQUENCE_SETTINGS = settings(
     max_examples=EXAMPLES,
     derandomize=True,  # the same examples on every run: a failure is reproducible
