@@ -72,8 +72,8 @@ def heatmap(user, selection: Selection, *, page_number=None) -> Heatmap:
     time (every page has the same columns), with the organisation-wide rate per standard as the
     last row. Locations are ordered by need (`need_key` on the location's own scorecard, or on its
     cell of the chosen standard), so the page that opens first holds those most surely below.
-    Rolling and calendar periods alike. Queries: four (locations with their figures, standards,
-    the page's cells, benchmark)."""
+    Rolling and calendar periods alike. Queries: five (locations with their figures, the period's
+    standard ids, the standards, the page's cells, benchmark); four when a standard is chosen."""
     mine = scorecards_for(user)
     cells = mine.filter(grain=Grain.LOCATION_STANDARD)
     bench = benchmark_scorecards().filter(grain=Grain.STANDARD)
@@ -96,11 +96,17 @@ def heatmap(user, selection: Selection, *, page_number=None) -> Heatmap:
     shown = list(page.object_list)
     if not shown:
         return Heatmap(standards=[], rows=[], benchmark=[], page=page)
-    standards = list(
-        Standard.objects.filter(pk__in=_period_filter(cells, selection).values("standard_id")).order_by(
-            "code"
+    if selection.standard:
+        # The rows shown are that standard's cells of the period: it is the only column.
+        standards = [selection.standard]
+    else:
+        # The period's standards first, on their own: inside `pk IN (…)` PostgreSQL probes each
+        # standard's cells of every period on scorecard_measured_idx and filters the days by heap
+        # reads (a second at a year of history); alone, the period is one range of the unique key.
+        measured = set(
+            _period_filter(cells, selection).order_by().values_list("standard_id", flat=True).distinct()
         )
-    )
+        standards = list(Standard.objects.filter(pk__in=measured).order_by("code"))
     page_cells = period_scorecards(cells.filter(location__in=[row.location_id for row in shown]), selection)
     by_key = {(cell.location_id, cell.standard_id): cell for cell in page_cells}
     bench_by_standard = {row.standard_id: row for row in period_scorecards(bench, selection)}
