@@ -38,6 +38,33 @@ def keyset_after(fields: Sequence[str], position: Sequence, *, descending: bool)
     return TupleLessThan(key, tuple(position)) if descending else TupleGreaterThan(key, tuple(position))
 
 
+def keyset_page(
+    queryset: QuerySet,
+    fields: Sequence[str],
+    position: Sequence | None,
+    *,
+    descending: bool,
+    backwards: bool,
+    size: int,
+) -> tuple[list, bool, bool]:
+    """The `size` rows that follow `position` (the first ones without it) in the order of
+    `fields`, or with `backwards` the `size` rows before it, still in that order, read as one
+    range of `size` + 1 rows. Returns (rows, a page after them, a page before them): from a
+    position there is a page on the side it came from; on the far side only if a row was left."""
+    # Going back reads the rows before the position in the opposite order, then turns them round.
+    newest_first = descending != backwards
+    if position is not None:
+        queryset = queryset.filter(keyset_after(fields, position, descending=newest_first))
+    prefix = "-" if newest_first else ""
+    rows = list(queryset.order_by(*(prefix + name for name in fields))[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    if backwards:
+        rows.reverse()
+    from_position = position is not None
+    return rows, (from_position if backwards else more), (more if backwards else from_position)
+
+
 class Keyset(BasePagination):
     """Pages that continue after the last row shown (`?cursor=`), never an OFFSET or a COUNT(*).
 
@@ -62,20 +89,12 @@ class Keyset(BasePagination):
         fields, descending = self.ordering(view)
         model_fields = [queryset.model._meta.get_field(name) for name in fields]
         position, backwards = self.decode_cursor(request, model_fields)
-        # Going back reads the rows before the cursor in the opposite order, then turns them round.
-        newest_first = descending != backwards
-        if position is not None:
-            queryset = queryset.filter(keyset_after(fields, position, descending=newest_first))
-        prefix = "-" if newest_first else ""
-        rows = list(queryset.order_by(*(prefix + name for name in fields))[: self.page_size + 1])
-        more = len(rows) > self.page_size
-        rows = rows[: self.page_size]
-        if backwards:
-            rows.reverse()
+        rows, after, before = keyset_page(
+            queryset, fields, position, descending=descending, backwards=backwards, size=self.page_size
+        )
         values = [[getattr(row, field.attname) for field in model_fields] for row in rows]
-        # From a cursor there is a page on the side it came from; on the far side only if read.
-        self.next_values = values[-1] if rows and (more if not backwards else position) else None
-        self.previous_values = values[0] if rows and (position if not backwards else more) else None
+        self.next_values = values[-1] if rows and after else None
+        self.previous_values = values[0] if rows and before else None
         return rows
 
     @staticmethod

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from organization.models import Employee, Location, Role, Team
 from organization.scope import role_of, scope_filter, scope_queryset
-from servicedesk.pagination import keyset_after
+from servicedesk.pagination import keyset_page
 from standards.models import Standard
 from touchpoints.models import Touchpoint
 
@@ -300,25 +300,21 @@ def observation_page(
         position = Observation.objects.filter(pk=cursor[1]).values_list(*PAGE_ORDER).first()
         if position is None:
             raise PageNotFound("No such page of observations.")
-    newer_side = cursor is not None and cursor[0] == "newer"
-    if position is not None:
-        observations = observations.filter(keyset_after(PAGE_ORDER, position, descending=not newer_side))
-    order = PAGE_ORDER if newer_side else tuple(f"-{name}" for name in PAGE_ORDER)
-    rows = list(observations.order_by(*order)[: size + 1])
-    more = len(rows) > size
-    rows = rows[:size]
-    if newer_side:
-        rows.reverse()
+    rows, older, newer = keyset_page(
+        observations,
+        PAGE_ORDER,
+        position,
+        descending=True,
+        backwards=cursor is not None and cursor[0] == "newer",
+        size=size,
+    )
     if not rows:
         return ObservationPage(rows=[], first=cursor is None)
-    # A cursor came from a page on its side; on the far side there is a page only if one was read.
-    has_older = more if not newer_side else True
-    has_newer = cursor is not None and (more if newer_side else True)
     return ObservationPage(
         rows=rows,
-        older=rows[-1].pk if has_older else None,
-        newer=rows[0].pk if has_newer else None,
-        first=not has_newer,
+        older=rows[-1].pk if older else None,
+        newer=rows[0].pk if newer else None,
+        first=not newer,
     )
 
 
