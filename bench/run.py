@@ -1188,7 +1188,7 @@ def main(argv: list[str]) -> None:
     if args.portable_rollup:
         from measurement.services import rollup
 
-        rollup._recompute = rollup._recompute_with_orm
+        rollup._recompute = rollup.portable.recompute_with_orm
     facts = machine_facts()
     rng = random.Random(args.seed)
     org = create_organisation(rng)

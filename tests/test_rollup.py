@@ -662,7 +662,7 @@ def test_a_run_that_fails_halfway_leaves_the_scorecards_and_the_watermark_as_the
 ):
     org = spring_evidence
     # The portable path writes grain by grain, so it can fail between two grains' writes.
-    monkeypatch.setattr(rollup, "_recompute", rollup._recompute_with_orm)
+    monkeypatch.setattr(rollup, "_recompute", rollup.portable.recompute_with_orm)
     age_evidence()
     scorecards_rollup(full=True)
     before, watermark = snapshot(), RollupState.objects.get().watermark
@@ -670,7 +670,7 @@ def test_a_run_that_fails_halfway_leaves_the_scorecards_and_the_watermark_as_the
     for moment in [SPRING + timedelta(days=1), SPRING + timedelta(days=20)]:
         observe(org, rng, moment, passed=False)
 
-    real_rollup_grain, calls = rollup._rollup_grain, []
+    real_rollup_grain, calls = rollup.portable._rollup_grain, []
 
     def fail_on_the_tenth_grain(*args, **kwargs):
         calls.append(args)
@@ -678,7 +678,7 @@ def test_a_run_that_fails_halfway_leaves_the_scorecards_and_the_watermark_as_the
             raise RuntimeError("worker lost")
         return real_rollup_grain(*args, **kwargs)
 
-    monkeypatch.setattr(rollup, "_rollup_grain", fail_on_the_tenth_grain)
+    monkeypatch.setattr(rollup.portable, "_rollup_grain", fail_on_the_tenth_grain)
     with pytest.raises(RuntimeError, match="worker lost"):
         scorecards_rollup()
 
@@ -789,7 +789,7 @@ def test_a_full_run_stays_within_its_query_budget(spring_evidence, django_assert
 
 def take_the_portable_path(monkeypatch) -> None:
     """Make the rollup compute with the ORM, one aggregate per grain, as it does on SQLite."""
-    monkeypatch.setattr(rollup, "_recompute", rollup._recompute_with_orm)
+    monkeypatch.setattr(rollup, "_recompute", rollup.portable.recompute_with_orm)
 
 
 def add_corrections_and_late_evidence(org) -> None:

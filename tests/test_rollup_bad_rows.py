@@ -216,7 +216,7 @@ def test_on_postgresql_the_fast_path_leaves_out_the_same_rows_bit_for_bit_as_the
 ):
     for write, _, _ in BAD_ROWS.values():
         write(org)
-    monkeypatch.setattr(rollup, "_recompute", rollup._recompute_with_orm)
+    monkeypatch.setattr(rollup, "_recompute", rollup.portable.recompute_with_orm)
     scorecards_rollup(full=True)
     by_the_orm = snapshot()
     monkeypatch.undo()

@@ -1,0 +1,437 @@
+"""The PostgreSQL path (production).
+
+Two ways to compute the same scorecards
+---------------------------------------
+On PostgreSQL (production) a run is one SQL statement, `_synchronise_sql`, built by small
+functions below. A rollup makes about eight scorecards per observation (seven grains, four period
+kinds), so what costs is the traffic per scorecard: the portable path sends every aggregated row
+to Python and every changed scorecard back, and reads every stored one to compare. The statement
+keeps all of that inside the server:
+
+- one scan of the observations over the days of the recomputed periods, grouped by local day with
+  every grain a grouping set (``GROUP BY day, GROUPING SETS ((), (location_id), (team_id), …)``):
+  ``GROUPING()`` names the grain of a row, ``HAVING`` drops the rows without a team, employee or
+  touchpoint from those grains, an anti-join leaves superseded observations out; feedback likewise.
+  Every period kind is then a sum of those day rows (``date_trunc`` of the day): the sums are exact
+  whole numbers (and an exact numeric for values), so a week summed from its days equals one counted
+  from the raw rows; observation and feedback sums are joined on (period, grain, grain_key);
+- the statistics in SQL, doing the arithmetic of `measurement.stats` operation for operation in
+  IEEE doubles (Wilson and NPS intervals, CSAT), and means and targets from exact whole-number sums
+  divided as ``numeric``, as Django's ``Avg`` does: every float equals the portable path's to the
+  last bit (a test checks it), so switching paths rewrites nothing;
+- one hash join with the stored scorecards of the same periods (not a probe per row); only new
+  scorecards are inserted and changed ones updated, by id; stale ones come back as ids and are
+  deleted through the ORM, which also removes the consequences' links to them;
+- planner settings for the run's transaction only: ``work_mem`` for the hash tables, hash rather
+  than merge joins, no JIT (compiling this statement costs seconds).
+A run costs about ten queries whatever it touches (and one DELETE per ``BATCH_SIZE`` stale
+scorecards), the listing of rows left out included (one INSERT, a DELETE on full runs, a count
+when there are any); a run with nothing new skips the statement.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from django.db import connection
+
+from measurement import stats
+from measurement.models import (
+    Feedback,
+    Observation,
+    Scorecard,
+)
+from standards.models import Standard
+
+from .evidence import CountableWindow
+from .periods import window_ranges
+from .scorecards import (
+    GRAINS,
+    PERIOD_KINDS,
+    TARGET_TOLERANCE,
+    UNIQUE_FIELDS,
+    VALUE_COLUMNS,
+    GrainSpec,
+    Outcome,
+    Periods,
+    Writes,
+)
+
+# The columns an observation grain may group by, in grain_key order, and those of feedback. In a
+# GROUPING SETS aggregate, GROUPING() over them is a bit mask (1 = not grouped) naming the grain.
+OBSERVATION_GRAIN_COLUMNS = ("location_id", "team_id", "employee_id", "standard_id", "touchpoint_id")
+FEEDBACK_GRAIN_COLUMNS = ("location_id", "touchpoint_id")
+KEY_COLUMNS = [*UNIQUE_FIELDS, *OBSERVATION_GRAIN_COLUMNS]
+# Planner settings for the run's transaction only (set_config(..., is_local => true)): memory for the
+# hash tables of the aggregates and joins, which the default 4 MB would spill to disk; hash joins
+# rather than sorting hundreds of thousands of wide rows for a merge join; and no JIT, whose
+# compilation of this long statement costs more (seconds) than it saves.
+PLANNER_SETTINGS = {"work_mem": "1GB", "enable_mergejoin": "off", "jit": "off"}
+
+
+class Params:
+    """Named query parameters, so that SQL built in pieces cannot pass them in the wrong order."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, object] = {}
+
+    def __call__(self, value: object) -> str:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return f"%({name})s"
+
+
+def recompute_in_postgresql(
+    periods: Periods, tz: ZoneInfo, now: datetime, window: CountableWindow
+) -> Outcome:
+    """Recompute `periods` (None: all) for every grain in one SQL statement; see the module docstring.
+
+    Queries: the planner settings, the statement, and the ORM's DELETEs of the scorecards whose period
+    or grain lost its evidence (rare: corrections; the ORM also removes the consequences' links to them).
+    """
+    wanted = {kind: None if periods is None else periods[kind] for kind in PERIOD_KINDS}
+    wanted = {kind: starts for kind, starts in wanted.items() if starts is None or starts}
+    outcome = Outcome()
+    if periods is not None:
+        outcome.periods = {(kind, start) for kind, starts in periods.items() for start in starts}
+    if not wanted:
+        return outcome
+    params = Params()
+    sql = _synchronise_sql(wanted, tz, now, window, params)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(PLANNER_SETTINGS)),
+            [item for setting in PLANNER_SETTINGS.items() for item in setting],
+        )
+        cursor.execute(sql, params.values)
+        inserted, updated, computed, stale, kinds, starts = cursor.fetchone()
+    writes = Writes()
+    writes.delete(stale or [])
+    writes.flush()
+    outcome.written, outcome.deleted = inserted + updated, len(stale or [])
+    outcome.unchanged = computed - outcome.written
+    outcome.periods |= set(zip(kinds or [], starts or [], strict=True))
+    return outcome
+
+
+def _synchronise_sql(
+    wanted: dict[str, set[date] | None], tz: ZoneInfo, now: datetime, window: CountableWindow, params: Params
+) -> str:
+    """One statement that computes the scorecards of the `wanted` periods, compares them with the
+    stored ones (a join, not a probe per row), inserts the new, updates the changed and returns
+    (written, unchanged, ids of the stale scorecards, the periods recomputed as two arrays)."""
+    computed = " UNION ALL ".join(
+        _kind_scorecards_sql(kind, starts, params) for kind, starts in wanted.items()
+    )
+    stored_in_periods = " OR ".join(
+        "TRUE"
+        if starts is None
+        else f"(period_kind = {params(kind)} AND period_start = ANY({params(sorted(starts))}))"
+        for kind, starts in wanted.items()
+    )
+    keys = " AND ".join(f"s.{column} = c.{column}" for column in UNIQUE_FIELDS)
+    stored_values = ", ".join(f"s.{column}" for column in VALUE_COLUMNS)
+    computed_values = ", ".join(f"c.{column}" for column in VALUE_COLUMNS)
+    new_columns = ", ".join([*KEY_COLUMNS, *VALUE_COLUMNS])
+    computed_at = params(now)
+    table = Scorecard._meta.db_table
+    return f"""
+        WITH observation_days AS MATERIALIZED ({_observation_days_sql(wanted, tz, window, params)}),
+        answer_days AS MATERIALIZED ({_feedback_days_sql(wanted, tz, window, params)}),
+        computed AS MATERIALIZED ({computed}),
+        stored AS (
+            SELECT id, {", ".join(UNIQUE_FIELDS)}, {", ".join(VALUE_COLUMNS)} FROM {table}
+            WHERE {stored_in_periods}
+        ),
+        -- New (no stored row), stale (no computed row) and changed scorecards; the others are left alone.
+        changes AS MATERIALIZED (
+            SELECT c.*, s.id AS stored_id, s.period_kind AS stored_kind, s.period_start AS stored_start
+            FROM computed c FULL JOIN stored s ON {keys}
+            WHERE s.id IS NULL OR c.grain IS NULL OR ({stored_values}) IS DISTINCT FROM ({computed_values})
+        ),
+        inserted AS (
+            INSERT INTO {table} ({new_columns}, computed_at)
+            SELECT {new_columns}, {computed_at} FROM changes WHERE stored_id IS NULL
+            -- In key order: the unique index grows at its right edge, and a period's scorecards
+            -- share table pages, which the next run that recomputes the period reads.
+            ORDER BY {", ".join(UNIQUE_FIELDS)}
+            RETURNING 1
+        ),
+        updated AS (
+            UPDATE {table} s SET {", ".join(f"{column} = c.{column}" for column in VALUE_COLUMNS)},
+                computed_at = {computed_at}
+            FROM changes c
+            -- The id list lets PostgreSQL fetch the few rows changed through the primary key; with
+            -- the join alone it may hash the whole scorecard table to find them.
+            WHERE s.id = ANY(ARRAY(SELECT stored_id FROM changes WHERE grain IS NOT NULL))
+                AND s.id = c.stored_id AND c.grain IS NOT NULL
+            RETURNING 1
+        ),
+        periods AS (
+            -- Every period with evidence has an org scorecard, so these rows name every period.
+            SELECT period_kind, period_start FROM computed WHERE grain = 'org'
+            UNION SELECT stored_kind, stored_start FROM changes WHERE grain IS NULL
+        )
+        SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM updated), (SELECT count(*) FROM computed),
+            (SELECT array_agg(stored_id) FROM changes WHERE grain IS NULL),
+            (SELECT array_agg(period_kind::text) FROM periods),
+            (SELECT array_agg(period_start) FROM periods)
+    """
+
+
+def _kind_scorecards_sql(kind: str, starts: set[date] | None, params: Params) -> str:
+    """The scorecards of one period kind (every grain) as rows of the scorecard table's columns:
+    observation and feedback sums of the day aggregates joined, and the statistics computed from them."""
+    observations = _period_sums_sql(
+        "observation_days", OBSERVATION_SUMS, OBSERVATION_GRAIN_COLUMNS, kind, starts, params
+    )
+    feedback = _period_sums_sql("answer_days", FEEDBACK_SUMS, FEEDBACK_GRAIN_COLUMNS, kind, starts, params)
+    either = {
+        column: f"COALESCE(o.{column}, f.{column})"
+        for column in ("period_start", "grain", "grain_key", *FEEDBACK_GRAIN_COLUMNS)
+    }
+    columns = {
+        "period_kind": f"{_text(kind)}::varchar",
+        **either,
+        **{column: f"o.{column}" for column in OBSERVATION_GRAIN_COLUMNS if column not in either},
+        **_observation_values_sql(params),
+        **_feedback_values_sql(params),
+    }
+    select = ", ".join(f"{expression} AS {column}" for column, expression in columns.items())
+    return f"""(
+        SELECT {select}
+        FROM ({observations}) o
+        FULL JOIN ({feedback}) f
+            ON f.period_start = o.period_start AND f.grain = o.grain AND f.grain_key = o.grain_key
+    )"""
+
+
+# The sums a day aggregate holds: every one adds up over days (and over new rows), so weeks,
+# months and quarters are sums of days. Counts stay whole numbers (bigint), the value sum is numeric.
+OBSERVATION_SUMS = {
+    "n": "::bigint",
+    "passed_n": "::bigint",
+    "deviations_n": "::bigint",
+    "target_cents": "::bigint",
+    "value_thousandths": "",
+    "values_n": "::bigint",
+}
+FEEDBACK_SUMS = dict.fromkeys(
+    ("feedback_n", "csat_n", "satisfied", "nps_n", "promoters", "detractors"), "::bigint"
+)
+
+
+def _period_sums_sql(
+    days: str,
+    sums: dict[str, str],
+    columns: tuple[str, ...],
+    kind: str,
+    starts: set[date] | None,
+    params: Params,
+) -> str:
+    """The day aggregates `days` summed into the periods of `kind` (only `starts`, unless None)."""
+    keys = ", ".join(["grain", "grain_key", *columns])
+    totals = ", ".join(f"sum({name}){cast} AS {name}" for name, cast in sums.items())
+    return f"""
+        SELECT date_trunc({_text(kind)}, day::timestamp)::date AS period_start, {keys}, {totals}
+        FROM {days}
+        GROUP BY 1, {keys}
+        HAVING {_wanted_sql(starts, params, "date_trunc(" + _text(kind) + ", day::timestamp)::date")}
+    """
+
+
+def _days_window_sql(column: str, wanted: dict[str, set[date] | None], tz: ZoneInfo, params: Params) -> str:
+    """Ranges of `column` that cover every wanted period of every kind (TRUE on a full run)."""
+    if any(starts is None for starts in wanted.values()):
+        return "TRUE"
+    return (
+        "("
+        + " OR ".join(_window_sql(column, kind, starts, tz, params) for kind, starts in wanted.items())
+        + ")"
+    )
+
+
+def _observation_days_sql(
+    wanted: dict[str, set[date] | None], tz: ZoneInfo, window: CountableWindow, params: Params
+) -> str:
+    """Sums per local day and grain over the countable observations no countable correction
+    supersedes, for every day of the wanted periods: one scan, every grain a grouping set. Rows
+    without a team, employee or touchpoint are left out of that grain."""
+    observation, standard = Observation._meta.db_table, Standard._meta.db_table
+    local_time = f"o.observed_at AT TIME ZONE {params(str(tz))}"
+    present = " AND ".join(
+        f"(GROUPING({column}) = 1 OR {column} IS NOT NULL)"
+        for column in ("team_id", "employee_id", "touchpoint_id")
+    )
+    return f"""
+        SELECT day, {_grain_sql(OBSERVATION_GRAIN_COLUMNS)},
+            count(*) AS n,
+            count(*) FILTER (WHERE passed) AS passed_n,
+            count(*) FILTER (WHERE deviation) AS deviations_n,
+            sum(target_cents) AS target_cents,
+            sum(value_thousandths) AS value_thousandths,
+            count(value_thousandths) AS values_n
+        FROM (
+            SELECT ({local_time})::date AS day,
+                {", ".join(f"o.{column}" for column in OBSERVATION_GRAIN_COLUMNS)}, o.passed,
+                NOT o.passed AND s.non_negotiable AS deviation,
+                -- Whole numbers sum faster than numerics, and exactly: target_rate has 2 decimal
+                -- places and value 3.
+                (s.target_rate * 100)::integer AS target_cents,
+                (o.value * 1000)::bigint AS value_thousandths
+            FROM {observation} o JOIN {standard} s ON s.id = o.standard_id
+            WHERE NOT EXISTS (
+                SELECT FROM {observation} later WHERE later.supersedes_id = o.id AND {window.observations_sql("later", params)}
+            ) AND {window.observations_sql("o", params)} AND {_days_window_sql("o.observed_at", wanted, tz, params)}
+        ) evidence
+        GROUP BY day, GROUPING SETS ({_grouping_sets_sql(OBSERVATION_GRAIN_COLUMNS)})
+        HAVING {present}
+    """
+
+
+def _feedback_days_sql(
+    wanted: dict[str, set[date] | None], tz: ZoneInfo, window: CountableWindow, params: Params
+) -> str:
+    """Answer counts per local day and grain (org, location, touchpoint) over countable customer
+    feedback, for every day of the wanted periods."""
+    feedback = Feedback._meta.db_table
+    local_time = f"submitted_at AT TIME ZONE {params(str(tz))}"
+    return f"""
+        SELECT day, {_grain_sql(FEEDBACK_GRAIN_COLUMNS)},
+            count(*) AS feedback_n,
+            count(csat) AS csat_n,
+            count(*) FILTER (WHERE csat >= 4) AS satisfied,
+            count(nps) AS nps_n,
+            count(*) FILTER (WHERE nps >= 9) AS promoters,
+            count(*) FILTER (WHERE nps <= 6) AS detractors
+        FROM (
+            SELECT ({local_time})::date AS day, location_id, touchpoint_id, csat, nps
+            FROM {feedback} WHERE {window.feedback_sql(params)} AND {_days_window_sql("submitted_at", wanted, tz, params)}
+        ) answers
+        GROUP BY day, GROUPING SETS ({_grouping_sets_sql(FEEDBACK_GRAIN_COLUMNS)})
+    """
+
+
+def _grain_specs(columns: tuple[str, ...]) -> list[GrainSpec]:
+    """The grains an evidence table with these columns reaches."""
+    if columns == FEEDBACK_GRAIN_COLUMNS:
+        return [grain for grain in GRAINS if grain.has_feedback]
+    return list(GRAINS)
+
+
+def _grouping_sets_sql(columns: tuple[str, ...]) -> str:
+    return ", ".join(f"({', '.join(grain.columns)})" for grain in _grain_specs(columns))
+
+
+def _grain_sql(columns: tuple[str, ...]) -> str:
+    """grain, grain_key and the id columns of a GROUPING SETS row (ids of the other grains are null)."""
+    mask = f"GROUPING({', '.join(columns)})"
+    names, keys = [], []
+    for grain in _grain_specs(columns):
+        bits = sum(
+            1 << (len(columns) - 1 - i) for i, column in enumerate(columns) if column not in grain.columns
+        )
+        parts = [f"{_text(column.removesuffix('_id') + '=')} || {column}" for column in grain.columns]
+        names.append(f"WHEN {bits} THEN {_text(grain.grain)}")
+        key = " || '|' || ".join(parts) if parts else _text("org")
+        keys.append(f"WHEN {bits} THEN {key}")
+    return (
+        f"CASE {mask} {' '.join(names)} END AS grain, CASE {mask} {' '.join(keys)} END AS grain_key, "
+        + ", ".join(columns)
+    )
+
+
+def _window_sql(column: str, kind: str, starts: set[date] | None, tz: ZoneInfo, params: Params) -> str:
+    """`window_filter` in SQL: ranges of `column` that cover the periods (TRUE for every period)."""
+    if starts is None:
+        return "TRUE"
+    ranges = [
+        f"({column} >= {params(low)} AND {column} < {params(high)})"
+        for low, high in window_ranges(kind, starts, tz)
+    ]
+    return f"({' OR '.join(ranges)})"
+
+
+def _wanted_sql(starts: set[date] | None, params: Params, column: str = "period_start") -> str:
+    """Keep the periods asked for (the window lets in a day of the neighbouring ones)."""
+    return "TRUE" if starts is None else f"{column} = ANY({params(sorted(starts))})"
+
+
+def _observation_values_sql(params: Params) -> dict[str, str]:
+    """The observation columns of a scorecard from the aggregate `o` (null when it has none); the
+    same arithmetic, in the same order, as `_observation_columns`, so the floats are identical."""
+    n, passed = "o.n", "o.passed_n"
+    pass_rate = f"({passed}::float8 / {n})"
+    target_rate = f"((o.target_cents * 0.01 / {n})::float8 / 100)"
+    low, high = _wilson_sql(passed, n, params)
+    one_standard = ", ".join(_text(grain.grain) for grain in GRAINS if grain.one_standard)
+    return {
+        "observations": f"COALESCE({n}, 0)",
+        "passed": f"COALESCE({passed}, 0)",
+        "pass_rate": pass_rate,
+        "pass_rate_low": f"CASE WHEN {n} > 0 THEN {low} END",
+        "pass_rate_high": f"CASE WHEN {n} > 0 THEN {high} END",
+        "mean_value": (
+            f"CASE WHEN o.grain IN ({one_standard}) "
+            "THEN (o.value_thousandths * 0.001 / NULLIF(o.values_n, 0))::float8 END"
+        ),
+        "values_n": f"CASE WHEN o.grain IN ({one_standard}) THEN o.values_n ELSE 0 END",
+        "value_sum": (
+            f"CASE WHEN o.grain IN ({one_standard}) THEN COALESCE(o.value_thousandths * 0.001, 0) ELSE 0 END"
+        ),
+        "target_rate": target_rate,
+        "target_cents": "COALESCE(o.target_cents, 0)",
+        "target_met": f"{pass_rate} >= {target_rate} - {params(TARGET_TOLERANCE)}::float8",
+        "deviations": "COALESCE(o.deviations_n, 0)",
+    }
+
+
+def _feedback_values_sql(params: Params) -> dict[str, str]:
+    """The feedback columns of a scorecard from the aggregate `f`, as `_feedback_columns` computes them."""
+    low, high = _nps_interval_sql("f.promoters", "f.detractors", "f.nps_n", params)
+    return {
+        "feedback_count": "COALESCE(f.feedback_n, 0)",
+        "csat_n": "COALESCE(f.csat_n, 0)",
+        "satisfied": "COALESCE(f.satisfied, 0)",
+        "promoters": "COALESCE(f.promoters, 0)",
+        "detractors": "COALESCE(f.detractors, 0)",
+        "csat": "CASE WHEN f.csat_n > 0 THEN 100::float8 * f.satisfied / f.csat_n END",
+        "nps_n": "COALESCE(f.nps_n, 0)",
+        "nps": "CASE WHEN f.nps_n > 0 THEN 100::float8 * (f.promoters - f.detractors) / f.nps_n END",
+        "nps_low": f"CASE WHEN f.nps_n > 0 THEN {low} END",
+        "nps_high": f"CASE WHEN f.nps_n > 0 THEN {high} END",
+    }
+
+
+def _wilson_sql(successes: str, n: str, params: Params) -> tuple[str, str]:
+    """`stats.wilson_interval` in SQL, operation for operation (IEEE doubles in both, sqrt exact)."""
+    z = f"{params(stats.Z95)}::float8"
+    p = f"({successes}::float8 / {n})"
+    denom = f"(1 + {z} * {z} / {n})"
+    centre = f"(({p} + {z} * {z} / (2 * {n})) / {denom})"
+    half = f"({z} / {denom} * sqrt({p} * (1 - {p}) / {n} + {z} * {z} / (4 * {n} * {n})))"
+    low = f"CASE WHEN {successes} = 0 THEN 0::float8 ELSE GREATEST(0::float8, {centre} - {half}) END"
+    high = f"CASE WHEN {successes} = {n} THEN 1::float8 ELSE LEAST(1::float8, {centre} + {half}) END"
+    return low, high
+
+
+def _nps_interval_sql(promoters: str, detractors: str, n: str, params: Params) -> tuple[str, str]:
+    """The adjusted-Wald interval of `stats.nps` in SQL, operation for operation (``power`` is the
+    same C ``pow`` that Python's ``**`` calls)."""
+    z = f"{params(stats.Z95)}::float8"
+    n_adjusted = f"({n} + 3)"
+    p_adjusted = f"(({promoters} + 0.75::float8) / {n_adjusted})"
+    d_adjusted = f"(({detractors} + 0.75::float8) / {n_adjusted})"
+    difference = f"({p_adjusted} - {d_adjusted})"
+    half = f"({z} * sqrt(({p_adjusted} + {d_adjusted} - power({difference}, 2::float8)) / {n_adjusted}))"
+    low = f"GREATEST(-100::float8, 100::float8 * ({difference} - {half}))"
+    high = f"LEAST(100::float8, 100::float8 * ({difference} + {half}))"
+    return low, high
+
+
+def _text(value: str) -> str:
+    """A string literal for names this module owns (period kinds, grains, column names)."""
+    if not all(character.isalnum() or character in "_=|" for character in value):
+        raise ValueError(f"unexpected character in {value!r}")
+    return f"'{value}'"
