@@ -447,6 +447,9 @@ def test_the_heatmap_shows_locations_a_page_at_a_time_with_the_same_columns(clie
         n=5,
         passed=5,
     )
+    # The organisation's row of that standard, as the rollup writes beside every cell: the
+    # columns are the standards the organisation measured in the period.
+    card(grain=Grain.STANDARD, standard=other, n=5, passed=5)
     client.force_login(manager)
 
     first = client.get(PAGES["scorecards"], MONTHLY).context["heatmap"]

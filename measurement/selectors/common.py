@@ -50,6 +50,19 @@ def scorecards_for(user) -> QuerySet[Scorecard]:
     return scope_queryset(user, Scorecard.objects.all())
 
 
+def location_rows_for(user) -> QuerySet[Scorecard]:
+    """`scorecards_for(user)`, narrowed beside the scope to the rows naming one of the user's
+    dashboard locations: the same rows for the location and location × standard grains, which
+    name a location and no team or employee. For a manager the extra condition lets PostgreSQL
+    read their locations' rows through the index on location_id instead of testing the scope's
+    OR of joins on every row of the grain (60 ms against 3 for the standard filter at 500
+    locations); for an admin it would only add work, so it is left out."""
+    rows = scorecards_for(user)
+    if is_admin(user):
+        return rows
+    return rows.filter(location__in=dashboard_locations(user).values("pk"))
+
+
 def benchmark_scorecards() -> QuerySet[Scorecard]:
     """Organisation-wide scorecards (org, standard, touchpoint grains): context for every manager."""
     return Scorecard.objects.filter(grain__in=BENCHMARK_GRAINS)

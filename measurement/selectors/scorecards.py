@@ -28,6 +28,7 @@ from .common import (
     benchmark_scorecards,
     dashboard_locations,
     dashboard_teams,
+    location_rows_for,
     parse_date,
     period_label,
     scorecards_for,
@@ -85,14 +86,18 @@ def dashboard_choices(user, *, period_kind: str) -> DashboardChoices:
         has_scorecards = bool(offered) or Scorecard.objects.filter(grain=Grain.ORGANISATION).exists()
     periods = [start for start, _ in offered]
     latest_measured = next((start for start, observations in offered if observations), None)
-    # One probe per standard (EXISTS on the partial index scorecard_measured_idx), not a scan of
-    # every location x standard scorecard of the period kind: at 500 locations that took seconds.
-    measured = scorecards_for(user).filter(
-        grain=Grain.LOCATION_STANDARD,
-        period_kind=PeriodKind.MONTH if rolling else period_kind,
-        standard=OuterRef("pk"),
+    measured = location_rows_for(user).filter(
+        grain=Grain.LOCATION_STANDARD, period_kind=PeriodKind.MONTH if rolling else period_kind
     )
-    standards = list(Standard.objects.filter(Exists(measured)).order_by("code"))
+    if common.is_admin(user):
+        # One probe per standard (EXISTS on the partial index scorecard_measured_idx), not a scan
+        # of every location x standard scorecard of the period kind: at 500 locations that took
+        # seconds.
+        standards = Standard.objects.filter(Exists(measured.filter(standard=OuterRef("pk"))))
+    else:
+        # A manager's few locations hold few rows: read them once through the location index.
+        standards = Standard.objects.filter(pk__in=measured.values("standard_id"))
+    standards = list(standards.order_by("code"))
     return DashboardChoices(
         period_kind=period_kind,
         periods=periods,
