@@ -27,12 +27,13 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cached_property, lru_cache
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db.models import Count, Exists, Q, QuerySet
 from django.http import Http404
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 
 from cases.measures import open_breached, queue_url
@@ -64,6 +65,8 @@ SERIOUS, WARNING, NOTICE = 3, 2, 1
 TREND_WEEKS = 12
 # A p-chart over fewer weeks with evidence says nothing about a process.
 MIN_TREND_WEEKS = 6
+# Subjects of each list the home names; the rest are counted and a click away.
+HOME_SHOWN = 10
 # Overdue actions named one by one under their reason; the rest are counted.
 ACTIONS_NAMED = 3
 FUNNEL_COVERAGE = 0.998
@@ -84,8 +87,16 @@ def _counted(n: int, singular: str, plural: str = "") -> str:
 
 
 def _url(name: str, params: dict | None = None) -> str:
-    url = reverse(name)
+    url = _path(name, get_script_prefix(), get_urlconf())
     return f"{url}?{urlencode(params)}" if params else url
+
+
+@lru_cache(maxsize=64)
+def _path(name: str, prefix: str, urlconf) -> str:
+    # A board builds a link or more per subject; resolving the same few names again each time
+    # cost a fifth of the home page at 500 locations. The prefix and URLconf are in the key, so a
+    # change of either resolves afresh.
+    return reverse(name, urlconf=urlconf)
 
 
 @dataclass(frozen=True)
@@ -179,17 +190,52 @@ class Board:
     # Open, breached and new cases per location (location view only), for the home's cases card.
     case_rows: list[dict] = field(default_factory=list)
 
-    @property
+    @cached_property
     def needs_attention(self) -> list[Subject]:
         return [subject for subject in self.subjects if subject.reasons]
 
-    @property
+    @cached_property
     def went_well(self) -> list[Subject]:
         return [subject for subject in self.subjects if subject.successes]
 
-    @property
+    @cached_property
     def quiet(self) -> list[Subject]:
         return [subject for subject in self.subjects if not subject.reasons]
+
+    # The home shows the first few of each list, most in need first; the whole ranking is the
+    # paginated locations view a click away, so the page stays small at 500 locations.
+    @property
+    def needs_attention_shown(self) -> list[Subject]:
+        return self.needs_attention[:HOME_SHOWN]
+
+    @property
+    def needs_attention_more(self) -> int:
+        return max(0, len(self.needs_attention) - HOME_SHOWN)
+
+    @property
+    def went_well_shown(self) -> list[Subject]:
+        return self.went_well[:HOME_SHOWN]
+
+    @property
+    def went_well_more(self) -> int:
+        return max(0, len(self.went_well) - HOME_SHOWN)
+
+    @property
+    def quiet_shown(self) -> list[Subject]:
+        return self.quiet[:HOME_SHOWN]
+
+    @property
+    def quiet_more(self) -> int:
+        return max(0, len(self.quiet) - HOME_SHOWN)
+
+    @property
+    def subjects_shown(self) -> list[Subject]:
+        """The subjects named in the home's "your scope" line (by name, as the board ranks them)."""
+        return sorted(self.subjects, key=lambda subject: subject.name.lower())[:HOME_SHOWN]
+
+    @property
+    def subjects_more(self) -> int:
+        return max(0, len(self.subjects) - HOME_SHOWN)
 
     @property
     def has_evidence(self) -> bool:

@@ -3,7 +3,8 @@
 Evidence and people (assessments, actions, employees, observations, consequences) are counted
 within the user's scope; configuration (touchpoints, standards) across the organisation, since it
 applies everywhere. Every figure is one aggregate query, so the page costs the same whatever the
-amount of data.
+amount of data; observations are counted from the day scorecards, so that query does not grow
+with them either.
 """
 
 from __future__ import annotations
@@ -27,10 +28,10 @@ from gap_analysis.selectors import (
     assessments_visible_to,
     heatmap_touchpoints,
 )
-from measurement.models import Deviation, DeviationStatus, QuarantinedRow
+from measurement.models import Deviation, DeviationStatus, Grain, QuarantinedRow, Scorecard
 from measurement.selectors import common as measurement_common
-from measurement.selectors.evidence import ObservationFilter, observations_behind
-from measurement.selectors.rolling import RollingPeriod
+from measurement.selectors.evidence import ObservationFilter
+from measurement.selectors.rolling import RollingPeriod, rolling_scorecards
 from measurement.templatetags.servicedesk_format import count
 from organization.models import Employee, Location
 from organization.scope import scope_queryset
@@ -116,17 +117,8 @@ def program_figures(user, *, period: RollingPeriod | None = None) -> list[Figure
     )
     pending = scope_queryset(user, Completion.objects.filter(status=CompletionStatus.LOGGED)).count()
 
-    # The very rows the observations page lists for the same span, so its count is this one.
+    in_period = measured_in(user, period)
     window = ObservationFilter(date_from=period.start, date_to=period.last)
-    in_period = (
-        observations_behind(user, window)
-        .order_by()
-        .aggregate(
-            total=Count("pk"),
-            passed=Count("pk", filter=Q(passed=True)),
-            standards=Count("standard", distinct=True),
-        )
-    )
 
     # Rows the rollup cannot count (organisation-wide: they may belong to any location).
     quarantined = QuarantinedRow.objects.count()
@@ -151,7 +143,11 @@ def program_figures(user, *, period: RollingPeriod | None = None) -> list[Figure
         if in_period["total"]
         else f"no observations in the {period.label}"
     )
-    observations_url = reverse("measurement:observations") + "?" + urlencode(window.params())
+    # The observations behind the figure: of its one location when the evidence lies at one.
+    params = window.params()
+    if len(in_period["locations"]) == 1:
+        params["location"] = str(in_period["locations"][0])
+    observations_url = reverse("measurement:observations") + "?" + urlencode(params)
     # A manager's touchpoint list is the gap heatmap, which shows those of their locations only.
     listed_touchpoints = touchpoints["total"] if is_admin else touchpoints["listed"]
     return [
@@ -257,6 +253,33 @@ def program_figures(user, *, period: RollingPeriod | None = None) -> list[Figure
             ],
         ),
     ]
+
+
+def measured_in(user, period: RollingPeriod) -> dict:
+    """Observations and passes over `period`, the standards they measured, and the locations
+    they were made at, read from the day scorecards (`rolling_scorecards`): for an admin the
+    organisation's row and its standards' rows; for a manager the rows of their locations and of
+    their locations × standards, as the scorecards page counts "your locations" (an admin's
+    `locations` is empty: the organisation names none). The same count as the observations page
+    lists for those locations and days once the rollup has run, in one query whose cost does not
+    grow with the evidence, where counting the observations read every one of the span (80,000
+    rows a month at 500 locations)."""
+    if measurement_common.is_admin(user):
+        scorecards = Scorecard.objects.filter(grain__in=(Grain.ORGANISATION, Grain.STANDARD))
+        total_grain, standard_grain = Grain.ORGANISATION, Grain.STANDARD
+    else:
+        scorecards = measurement_common.location_rows_for(user).filter(
+            grain__in=(Grain.LOCATION, Grain.LOCATION_STANDARD)
+        )
+        total_grain, standard_grain = Grain.LOCATION, Grain.LOCATION_STANDARD
+    rows = [row for row in rolling_scorecards(scorecards, period) if row.observations]
+    totals = [row for row in rows if row.grain == total_grain]
+    return {
+        "total": sum(row.observations for row in totals),
+        "passed": sum(row.passed for row in totals),
+        "standards": len({row.standard_id for row in rows if row.grain == standard_grain}),
+        "locations": sorted(row.location_id for row in totals if row.location_id is not None),
+    }
 
 
 # Locations named one by one under the cases card (the most breached first); the rest are counted.

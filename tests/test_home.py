@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from measurement.selectors.common import dashboard_today
 from measurement.selectors.rolling import RollingPeriod
+from measurement.services.rollup import scorecards_rollup
 from servicedesk.selectors import program_figures
 from tests import factories
 from training.models import Assignment, CompletionStatus
@@ -77,6 +78,7 @@ def test_manager_sees_program_figures_of_their_scope_only(client, manager, locat
     factories.ObservationFactory(location=location_a, passed=True)
     factories.ObservationFactory(location=location_a, passed=False)
     factories.ObservationFactory.create_batch(5, location=location_b)
+    scorecards_rollup(full=True)  # the figures are read from the day scorecards
     client.force_login(manager)
     response = client.get(home_url)
     body = response.content.decode()
@@ -89,6 +91,7 @@ def test_manager_sees_program_figures_of_their_scope_only(client, manager, locat
 def test_admin_sees_the_whole_organisation(client, admin, location_a, location_b, home_url):
     factories.ObservationFactory(location=location_a)
     factories.ObservationFactory(location=location_b)
+    scorecards_rollup(full=True)
     client.force_login(admin)
     body = client.get(home_url).content.decode()
     assert "100% passed (n = 2)" in body
@@ -182,6 +185,7 @@ def test_measurement_counts_the_standards_observed_this_month_in_scope(manager, 
     measured, unmeasured_here = factories.StandardFactory.create_batch(2)
     factories.ObservationFactory(location=location_a, standard=measured, passed=True)
     factories.ObservationFactory(location=location_b, standard=unmeasured_here)
+    scorecards_rollup(full=True)
 
     measurement = _figures(manager)["Measurement"]
     assert measurement.value == "1 of 2"
@@ -237,16 +241,63 @@ def test_the_pass_rate_opens_exactly_its_observations_over_the_rolling_period(
     factories.ObservationFactory(location=location_a, passed=True, supersedes=wrong)  # a correction
     factories.ObservationFactory(location=location_a, observed_at=timezone.now() - timedelta(days=45))
     factories.ObservationFactory(location=location_b)
+    scorecards_rollup(full=True)
 
     detail = _figures(manager)["Measurement"].details[0]
 
+    # Counted from the day scorecards, as the rollup counts: the correction replaces the wrong row.
     assert detail.text == "67% passed (n = 3)"
     params = {key: values[0] for key, values in parse_qs(urlsplit(detail.url).query).items()}
-    assert params == {"from": period.start.isoformat(), "to": period.last.isoformat()}
+    # The evidence lies at one location: the link names it.
+    assert params == {
+        "from": period.start.isoformat(),
+        "to": period.last.isoformat(),
+        "location": str(location_a.pk),
+    }
     listed = observations_behind(
-        manager, ObservationFilter(date_from=parse_date(params["from"]), date_to=parse_date(params["to"]))
+        manager,
+        ObservationFilter(
+            date_from=parse_date(params["from"]), date_to=parse_date(params["to"]), location=location_a
+        ),
     )
     assert listed.count() == 3
+
+
+def test_an_admins_pass_rate_is_the_organisations_over_the_rolling_period(admin, location_a, location_b):
+    standard = factories.StandardFactory()
+    factories.ObservationFactory.create_batch(3, location=location_a, standard=standard, passed=True)
+    factories.ObservationFactory(location=location_b, standard=standard, passed=False)
+    factories.ObservationFactory(location=location_b, observed_at=timezone.now() - timedelta(days=45))
+    scorecards_rollup(full=True)
+
+    measurement = _figures(admin)["Measurement"]
+
+    assert measurement.value.startswith("1 of ")
+    assert _details(measurement)[0] == "75% passed (n = 4)"
+    # Evidence at several locations: the link lists the organisation's over the same days.
+    assert "location=" not in measurement.details[0].url
+
+
+def test_the_home_names_the_ten_locations_most_in_need_and_links_to_the_whole_ranking(client, admin):
+    today = timezone.localdate()
+    for i in range(13):
+        location = factories.LocationFactory(code=f"N-{i:02d}", name=f"Needy {i:02d}")
+        # An overdue gap action: a reason to act at every location.
+        factories.ActionItemFactory(rating__assessment__location=location, due_on=today - timedelta(days=1))
+    client.force_login(admin)
+
+    response = client.get(reverse("home"))
+
+    body = response.content.decode()
+    board = response.context["board"]
+    assert len(board.needs_attention) == 13
+    listed = body[body.index('id="attention-list"') : body.index('id="went-well"')]
+    assert listed.count('class="list-group-item attention-subject"') == 10
+    assert [subject.name for subject in board.needs_attention_shown] == [
+        subject.name for subject in board.needs_attention[:10]
+    ]
+    assert "3 more locations need attention" in listed
+    assert f'href="{reverse("attention")}?view=location"' in listed
 
 
 def test_a_managers_touchpoint_figure_counts_what_the_heatmap_lists(manager, location_a, location_b):
