@@ -6,6 +6,8 @@ scorecards only, so their query count is fixed whatever the amount of evidence; 
 pages read observations a page at a time, from one index range (`?older=` / `?newer=` an id). Every table can be downloaded with ``?format=csv``.
 """
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
@@ -19,6 +21,8 @@ from .selectors import evidence
 
 TABLE_PAGE_SIZE = 50
 OBSERVATIONS_PAGE_SIZE = 50
+# Locations a page in the consistency page's league table and table of funnel points.
+LEAGUE_PAGE_SIZE = 25
 
 
 def _selection(request, *, rolling=False):
@@ -70,12 +74,21 @@ def consistency(request):
         )
         name = f"league-{selection.period_kind}-{period}"
         return csv_response(name, selectors.LEAGUE_CSV_HEADER, selectors.league_csv_rows(league, admin=admin))
+    params = selection.params(grain="")
+    # Both tables a page at a time, most in need first; the chart above them draws every point.
+    rows = Paginator(league.rows if admin else league.mine, LEAGUE_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    points = Paginator(league.rows, LEAGUE_PAGE_SIZE).get_page(request.GET.get("points_page"))
     context = {
         "choices": choices,
         "selection": selection,
-        "params": selection.params(grain=""),
+        "params": params,
         "league": league,
-        "rows": league.rows if admin else league.mine,
+        "rows": list(rows.object_list),
+        "rows_page": rows,
+        "points_page": points,
+        "page_query": urlencode(params),
         "rolling_days": settings.DASHBOARD_ROLLING_DAYS,
     }
     return render(request, "measurement/consistency.html", context)

@@ -433,3 +433,26 @@ def test_the_page_has_a_fixed_query_budget(client, manager, django_assert_max_nu
         if response.streaming:
             b"".join(response.streaming_content)
     assert response.status_code == 200
+
+
+def test_the_league_and_its_funnel_points_are_listed_25_locations_a_page_and_the_chart_draws_all(
+    client, admin
+):
+    locations = stores(30)
+    march_cards([(i, 40) for i in range(30)], locations)
+    client.force_login(admin)
+
+    first = client.get(PAGE, MARCH)
+    second = client.get(PAGE, {**MARCH, "page": 2, "points_page": 2})
+
+    assert len(first.context["rows"]) == 25 and len(second.context["rows"]) == 5
+    # The lowest lower bound first: the rows of both pages are the whole league in its order.
+    league = first.context["league"]
+    assert first.context["rows"] + second.context["rows"] == league.rows
+    assert len(json_data(first, "funnel-chart-data")["points"]) == 30
+    body = second.content.decode()
+    points = body[body.index('id="funnel-points-heading"') : body.index('id="league-heading"')]
+    # Points keep their number in the chart's order on every page.
+    assert points.count('aria-label="Point ') == 5 and 'data-funnel-point="25"' in points
+    assert "Points 26–30 of 30" in points and "Locations 26–30 of 30" in body
+    assert "points_page=1" in points and "period_start=2025-03-01" in points

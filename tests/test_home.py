@@ -1,3 +1,4 @@
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -372,3 +373,23 @@ def test_an_admins_cases_card_covers_every_location(admin, location_a, location_
         "Alpha Street: 1 of 1 open case breached",
         "Beta Road: 1 of 1 open case breached",
     ]
+
+
+def test_the_navigation_names_ten_qr_sheets_and_sends_to_the_league_for_the_others(client, admin):
+    for i in range(12):
+        factories.LocationFactory(code=f"QR-{i:02d}", name=f"Sheet {i:02d}")
+    client.force_login(admin)
+
+    body = client.get(reverse("home")).content.decode()
+
+    menu = body[body.index('class="dropdown-menu nav-qr-sheets"') :]
+    menu = menu[: menu.index("</ul>")]
+    assert menu.count('href="/feedback/') == 10
+    # By name: the first ten active locations.
+    from organization.models import Location
+
+    first = Location.objects.filter(active=True).order_by("name", "code")[:10]
+    assert [f"/feedback/{location.code}/qr/" for location in first] == re.findall(
+        r'href="(/feedback/[^"]+)"', menu
+    )
+    assert f'href="{reverse("measurement:consistency")}#league-heading"' in menu
