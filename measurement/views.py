@@ -46,7 +46,12 @@ def scorecards(request):
         )
         name = f"scorecards-{selection.period_kind}-{period}-{selection.grain}"
         return csv_response(name, selectors.SCORECARD_CSV_HEADER, rows)
-    context = {"choices": choices, "selection": selection, "params": selection.params()}
+    context = {
+        "choices": choices,
+        "selection": selection,
+        "params": selection.params(),
+        "team_options": selectors.team_options(choices, selection),
+    }
     if has_period:
         trend = selectors.trend(request.user, selection)
         context.update(

@@ -22,7 +22,7 @@ from measurement.models import Grain
 from measurement.selectors import previous_periods
 from measurement.services.rollup import scorecards_rollup
 from measurement.templatetags import servicedesk_format as fmt
-from organization.models import Location
+from organization.models import Location, Team
 from standards.models import Standard
 from tests import factories
 
@@ -452,21 +452,23 @@ def test_the_heatmap_shows_locations_a_page_at_a_time_with_the_same_columns(clie
     card(grain=Grain.STANDARD, standard=other, n=5, passed=5)
     client.force_login(manager)
 
-    first = client.get(PAGES["scorecards"], MONTHLY).context["heatmap"]
-    second = client.get(PAGES["scorecards"], {**MONTHLY, "heatmap_page": 2}).context["heatmap"]
+    pages = [
+        client.get(PAGES["scorecards"], {**MONTHLY, "heatmap_page": number}).context["heatmap"]
+        for number in (1, 2, 3)
+    ]
 
-    # Locations in order of need (the lowest lower bound of their interval first), 25 a page.
-    assert len(first.rows) == 25 and len(second.rows) == 5
-    names = [location.name for location, _ in first.rows + second.rows]
-    assert sorted(names) == [f"Store {i:03d}" for i in range(30)]
-    lows = [row.pass_rate_low for row in first.row_figures + second.row_figures]
+    # Locations in order of need (the lowest lower bound of their interval first), ten a page.
+    assert [len(page.rows) for page in pages] == [10, 10, 10]
+    rows = [row for page in pages for row in page.rows]
+    assert sorted(location.name for location, _ in rows) == [f"Store {i:03d}" for i in range(30)]
+    lows = [row.pass_rate_low for page in pages for row in page.row_figures]
     assert lows == sorted(lows)
     # Every page has every standard measured in the period, so the columns line up.
-    assert [s.code for s in first.standards] == [s.code for s in second.standards] == ["QC", "ZZ"]
-    cells = {location.code: row for location, row in first.rows + second.rows}
+    assert all([s.code for s in page.standards] == ["QC", "ZZ"] for page in pages)
+    cells = {location.code: row for location, row in rows}
     assert cells["Q-029"][1].observations == 5
     body = client.get(PAGES["scorecards"], MONTHLY).content.decode()
-    assert "Locations 1–25 of 30" in body and "heatmap_page=2" in body
+    assert "Locations 1–10 of 30" in body and "heatmap_page=2" in body
 
 
 @pytest.mark.parametrize(
@@ -814,3 +816,27 @@ def test_figures_are_formatted_with_their_sample_size(value, expected):
 def test_an_nps_shows_its_interval_and_n(month):
     assert fmt.nps_summary(month["a"]) == "+32 (n = 50; adjusted-Wald 95% interval +10 to +51)"
     assert fmt.pass_summary(month["a"]) == "82% (n = 140; Wilson 95% interval 75–88%)"
+
+
+def test_the_team_filter_lists_every_team_when_few_else_those_of_the_chosen_location(client, admin):
+    here, there = factories.LocationFactory(name="Here"), factories.LocationFactory(name="There")
+    factories.TeamFactory.create_batch(3, location=here)
+    client.force_login(admin)
+
+    def offered(params=None):
+        body = client.get(PAGES["scorecards"], params or {}).content.decode()
+        select = body[body.index('id="f-team"') :]
+        return select[: select.index("</select>")].count('<option value="') - 1, body
+
+    few, _ = offered()
+    assert few == Team.objects.count()
+
+    factories.TeamFactory.create_batch(selectors.scorecards.TEAM_OPTIONS, location=there)
+    none, body = offered()
+    assert none == 0 and "Choose a location and press Show to pick one of its teams." in body
+    mine, _ = offered({"location": here.pk})
+    assert mine == Team.objects.filter(location=here).count() == 3
+    team = Team.objects.filter(location=there).first()
+    # A team chosen by a link brings its location, and is offered selected among that location's.
+    _, body = offered({"team": team.pk})
+    assert f'<option value="{team.pk}" selected>' in body

@@ -93,6 +93,7 @@ from .scorecards import (
     scorecard_subject,
     scorecard_table,
     selection_from,
+    team_options,
 )
 
 __all__ = [
@@ -153,6 +154,7 @@ __all__ = [
     "scorecard_table",
     "scorecards_for",
     "selection_from",
+    "team_options",
     "trend",
     "trend_periods",
 ]

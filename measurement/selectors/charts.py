@@ -6,9 +6,11 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from urllib.parse import urlencode
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Q
+from django.urls import reverse
 
 from organization.models import Location
 from standards.models import Standard
@@ -35,6 +37,7 @@ from .scorecards import (
     need_key,
     pass_rows_filter,
     period_scorecards,
+    scorecard_drilldown_params,
 )
 
 # --------------------------------------------------------------------------- heatmap
@@ -54,8 +57,9 @@ def heat_status(row: Scorecard | None) -> str:
     return "below"
 
 
-# Locations (rows) per page of the heatmap: 500 locations × 60 standards on one page made 8 MB.
-HEATMAP_LOCATIONS_PER_PAGE = 25
+# Locations (rows) per page of the heatmap: 500 locations × 60 standards on one page made 8 MB,
+# 25 of them 400 KB; ten, the most in need first, are what a manager acts on.
+HEATMAP_LOCATIONS_PER_PAGE = 10
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,10 @@ def heatmap(user, selection: Selection, *, page_number=None) -> Heatmap:
         standards = list(Standard.objects.filter(pk__in=measured).order_by("code"))
     page_cells = period_scorecards(cells.filter(location__in=[row.location_id for row in shown]), selection)
     by_key = {(cell.location_id, cell.standard_id): cell for cell in page_cells}
+    # Each cell links to its observations: the page's path resolved once for the page's cells.
+    observations = reverse("measurement:observations")
+    for cell in page_cells:
+        cell.evidence_url = f"{observations}?{urlencode(scorecard_drilldown_params(cell))}"
     return Heatmap(
         standards=standards,
         rows=[(row.location, [by_key.get((row.location_id, s.pk)) for s in standards]) for row in shown],

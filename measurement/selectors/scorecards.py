@@ -231,6 +231,22 @@ class Selection:
         return params
 
 
+# The team filter lists every team in scope up to this many; past it, those of the chosen location.
+TEAM_OPTIONS = 50
+
+
+def team_options(choices: DashboardChoices, selection: Selection) -> list[Team] | None:
+    """The teams the dashboard's team filter offers: every team in scope when there are at most
+    TEAM_OPTIONS, else the chosen location's (a team chosen brings its location); None when
+    there are too many to list and no location is chosen, so the filter asks for one first
+    (1,000 teams made a 60 KB list). No queries: the choices hold the teams."""
+    if len(choices.teams) <= TEAM_OPTIONS:
+        return choices.teams
+    if selection.location is None:
+        return None
+    return [team for team in choices.teams if team.location_id == selection.location.pk]
+
+
 def period_kind_from(params: Mapping[str, str], *, rolling: bool = False) -> str:
     """The period kind asked for; with `rolling` the rolling period is offered and is the default."""
     kind = params.get("period_kind", "")
