@@ -107,8 +107,8 @@ from measurement.signals import scorecards_rolled_up
 
 from . import portable, postgresql
 from .evidence import IN_FLIGHT_MARGIN, CountableWindow, days_recorded_since, quarantine
-from .periods import period_end, period_start, periods_containing
-from .scorecards import Outcome, Periods
+from .periods import period_end, period_start
+from .scorecards import Outcome
 
 __all__ = [
     "ADVISORY_LOCK_KEY",
@@ -182,8 +182,8 @@ def scorecards_rollup(*, full: bool = False, now: datetime | None = None) -> Rol
         full = full or state.watermark is None
         window = CountableWindow.at(now)
         quarantined = quarantine(window, now=now, since=None if full else state.watermark)
-        periods = None if full else periods_containing(days_recorded_since(state.watermark, tz, window))
-        outcome = _recompute(periods, tz, now, window)
+        days = None if full else days_recorded_since(state.watermark, tz, window)
+        outcome = _recompute(days, tz, now, window)
         watermark = _advance(state, now=now, full=full)
         touched = tuple(sorted(outcome.periods))
         transaction.on_commit(lambda: _announce(touched, full))
@@ -202,11 +202,12 @@ def scorecards_rollup(*, full: bool = False, now: datetime | None = None) -> Rol
     return result
 
 
-def _recompute(periods: Periods, tz: ZoneInfo, now: datetime, window: CountableWindow) -> Outcome:
-    """Recompute `periods` (None: all) for every grain; the periods reported include those left empty."""
+def _recompute(days: set[date] | None, tz: ZoneInfo, now: datetime, window: CountableWindow) -> Outcome:
+    """Bring the scorecards of every period containing one of `days` (None: of every period) up to
+    date, for every grain; the periods reported are all those periods, including any left empty."""
     if connection.vendor == "postgresql":
-        return postgresql.recompute_in_postgresql(periods, tz, now, window)
-    return portable.recompute_with_orm(periods, tz, now, window)
+        return postgresql.recompute_in_postgresql(days, tz, now, window)
+    return portable.recompute_with_orm(days, tz, now, window)
 
 
 def _advance(state: RollupState, *, now: datetime, full: bool) -> datetime:

@@ -36,7 +36,7 @@ from measurement.models import (
 )
 
 from .evidence import CountableWindow
-from .periods import period_of, window_filter
+from .periods import period_of, periods_containing, window_filter
 from .scorecards import (
     EMPTY_VALUES,
     GRAINS,
@@ -45,13 +45,16 @@ from .scorecards import (
     VALUE_COLUMNS,
     GrainSpec,
     Outcome,
-    Periods,
     Writes,
 )
 
 
-def recompute_with_orm(periods: Periods, tz: ZoneInfo, now: datetime, window: CountableWindow) -> Outcome:
-    """The portable path (SQLite and any other backend): one ORM aggregate per grain and period kind."""
+def recompute_with_orm(
+    days: set[date] | None, tz: ZoneInfo, now: datetime, window: CountableWindow
+) -> Outcome:
+    """The portable path (SQLite and any other backend): every period containing one of `days`
+    (None: every period) recomputed whole, one ORM aggregate per grain and period kind."""
+    periods = None if days is None else periods_containing(days)
     total, writes = Outcome(), Writes()
     for kind in PERIOD_KINDS:
         starts = None if periods is None else periods[kind]

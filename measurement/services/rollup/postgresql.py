@@ -37,15 +37,11 @@ from zoneinfo import ZoneInfo
 from django.db import connection
 
 from measurement import stats
-from measurement.models import (
-    Feedback,
-    Observation,
-    Scorecard,
-)
+from measurement.models import Feedback, Observation, PeriodKind, Scorecard
 from standards.models import Standard
 
 from .evidence import CountableWindow
-from .periods import window_ranges
+from .periods import periods_containing, window_ranges
 from .scorecards import (
     GRAINS,
     PERIOD_KINDS,
@@ -54,7 +50,6 @@ from .scorecards import (
     VALUE_COLUMNS,
     GrainSpec,
     Outcome,
-    Periods,
     Writes,
 )
 
@@ -83,120 +78,241 @@ class Params:
 
 
 def recompute_in_postgresql(
-    periods: Periods, tz: ZoneInfo, now: datetime, window: CountableWindow
+    days: set[date] | None, tz: ZoneInfo, now: datetime, window: CountableWindow
 ) -> Outcome:
-    """Recompute `periods` (None: all) for every grain in one SQL statement; see the module docstring.
+    """Bring the periods containing `days` (None: every period) up to date for every grain, in one
+    SQL statement; see the module docstring.
 
+    A full run (None) recomputes every period from the evidence (`_synchronise_sql`). An incremental
+    run recomputes exactly the day scorecards of `days` and adds the difference each changed day
+    scorecard made to its week, month and quarter (`_day_deltas_sql`).
     Queries: the planner settings, the statement, and the ORM's DELETEs of the scorecards whose period
     or grain lost its evidence (rare: corrections; the ORM also removes the consequences' links to them).
     """
-    wanted = {kind: None if periods is None else periods[kind] for kind in PERIOD_KINDS}
-    wanted = {kind: starts for kind, starts in wanted.items() if starts is None or starts}
     outcome = Outcome()
-    if periods is not None:
-        outcome.periods = {(kind, start) for kind, starts in periods.items() for start in starts}
-    if not wanted:
-        return outcome
     params = Params()
-    sql = _synchronise_sql(wanted, tz, now, window, params)
+    if days is None:
+        sql = _synchronise_sql(tz, now, window, params)
+    else:
+        outcome.periods = {
+            (kind, start) for kind, starts in periods_containing(days).items() for start in starts
+        }
+        if not days:
+            return outcome
+        sql = _day_deltas_sql(days, tz, now, window, params)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(PLANNER_SETTINGS)),
             [item for setting in PLANNER_SETTINGS.items() for item in setting],
         )
         cursor.execute(sql, params.values)
-        inserted, updated, computed, stale, kinds, starts = cursor.fetchone()
+        written, unchanged, stale, kinds, starts = cursor.fetchone()
     writes = Writes()
-    writes.delete(stale or [])
+    writes.delete(stale)
     writes.flush()
-    outcome.written, outcome.deleted = inserted + updated, len(stale or [])
-    outcome.unchanged = computed - outcome.written
-    outcome.periods |= set(zip(kinds or [], starts or [], strict=True))
+    outcome.written, outcome.unchanged, outcome.deleted = written, unchanged, len(stale)
+    outcome.periods |= set(zip(kinds, starts, strict=True))
     return outcome
 
 
-def _synchronise_sql(
-    wanted: dict[str, set[date] | None], tz: ZoneInfo, now: datetime, window: CountableWindow, params: Params
-) -> str:
-    """One statement that computes the scorecards of the `wanted` periods, compares them with the
-    stored ones (a join, not a probe per row), inserts the new, updates the changed and returns
-    (written, unchanged, ids of the stale scorecards, the periods recomputed as two arrays)."""
-    computed = " UNION ALL ".join(
-        _kind_scorecards_sql(kind, starts, params) for kind, starts in wanted.items()
-    )
-    stored_in_periods = " OR ".join(
-        "TRUE"
-        if starts is None
-        else f"(period_kind = {params(kind)} AND period_start = ANY({params(sorted(starts))}))"
-        for kind, starts in wanted.items()
-    )
-    keys = " AND ".join(f"s.{column} = c.{column}" for column in UNIQUE_FIELDS)
-    stored_values = ", ".join(f"s.{column}" for column in VALUE_COLUMNS)
-    computed_values = ", ".join(f"c.{column}" for column in VALUE_COLUMNS)
-    new_columns = ", ".join([*KEY_COLUMNS, *VALUE_COLUMNS])
-    computed_at = params(now)
-    table = Scorecard._meta.db_table
+# The columns of a scorecard that add up: a week, month or quarter holds the sums of its days'.
+# Every other column is a statistic computed from them by one expression (`_statistics_sql`), so
+# a scorecard whose sums are right is right, and runs compare sums only.
+ADDITIVE_COLUMNS = (
+    "observations",
+    "passed",
+    "deviations",
+    "target_cents",
+    "value_sum",
+    "values_n",
+    "feedback_count",
+    "csat_n",
+    "satisfied",
+    "nps_n",
+    "promoters",
+    "detractors",
+)
+
+
+def _synchronise_sql(tz: ZoneInfo, now: datetime, window: CountableWindow, params: Params) -> str:
+    """A full run in one statement: the sums of every period and grain from the evidence, compared
+    with the stored ones (a join, not a probe per row); statistics computed for the new and changed
+    scorecards only, which are inserted or updated. Returns (written, unchanged, ids of the stale
+    scorecards, the periods recomputed as two arrays)."""
+    every = dict.fromkeys(PERIOD_KINDS)
+    computed = " UNION ALL ".join(_kind_sums_sql(kind, None, params) for kind in PERIOD_KINDS)
     return f"""
-        WITH observation_days AS MATERIALIZED ({_observation_days_sql(wanted, tz, window, params)}),
-        answer_days AS MATERIALIZED ({_feedback_days_sql(wanted, tz, window, params)}),
+        WITH observation_days AS MATERIALIZED ({_observation_days_sql(every, tz, window, params)}),
+        answer_days AS MATERIALIZED ({_feedback_days_sql(every, tz, window, params)}),
         computed AS MATERIALIZED ({computed}),
-        stored AS (
-            SELECT id, {", ".join(UNIQUE_FIELDS)}, {", ".join(VALUE_COLUMNS)} FROM {table}
-            WHERE {stored_in_periods}
-        ),
-        -- New (no stored row), stale (no computed row) and changed scorecards; the others are left alone.
-        changes AS MATERIALIZED (
-            SELECT c.*, s.id AS stored_id, s.period_kind AS stored_kind, s.period_start AS stored_start
-            FROM computed c FULL JOIN stored s ON {keys}
-            WHERE s.id IS NULL OR c.grain IS NULL OR ({stored_values}) IS DISTINCT FROM ({computed_values})
-        ),
-        inserted AS (
-            INSERT INTO {table} ({new_columns}, computed_at)
-            SELECT {new_columns}, {computed_at} FROM changes WHERE stored_id IS NULL
-            -- In key order: the unique index grows at its right edge, and a period's scorecards
-            -- share table pages, which the next run that recomputes the period reads.
-            ORDER BY {", ".join(UNIQUE_FIELDS)}
-            RETURNING 1
-        ),
-        updated AS (
-            UPDATE {table} s SET {", ".join(f"{column} = c.{column}" for column in VALUE_COLUMNS)},
-                computed_at = {computed_at}
-            FROM changes c
-            -- The id list lets PostgreSQL fetch the few rows changed through the primary key; with
-            -- the join alone it may hash the whole scorecard table to find them.
-            WHERE s.id = ANY(ARRAY(SELECT stored_id FROM changes WHERE grain IS NOT NULL))
-                AND s.id = c.stored_id AND c.grain IS NOT NULL
-            RETURNING 1
-        ),
+        changes AS MATERIALIZED ({_changes_sql("computed", "TRUE")}),
+        {_writes_sql("changes", "written", now, params)},
         periods AS (
             -- Every period with evidence has an org scorecard, so these rows name every period.
             SELECT period_kind, period_start FROM computed WHERE grain = 'org'
-            UNION SELECT stored_kind, stored_start FROM changes WHERE grain IS NULL
+            UNION SELECT stored_period_kind, stored_period_start FROM changes WHERE grain IS NULL
         )
-        SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM updated), (SELECT count(*) FROM computed),
-            (SELECT array_agg(stored_id) FROM changes WHERE grain IS NULL),
-            (SELECT array_agg(period_kind::text) FROM periods),
-            (SELECT array_agg(period_start) FROM periods)
+        SELECT (SELECT count(*) FROM written_inserted) + (SELECT count(*) FROM written_updated),
+            (SELECT count(*) FROM computed) - (SELECT count(*) FROM written_inserted)
+                - (SELECT count(*) FROM written_updated),
+            ARRAY(SELECT stored_id FROM changes WHERE grain IS NULL),
+            ARRAY(SELECT period_kind::text FROM periods), ARRAY(SELECT period_start FROM periods)
     """
 
 
-def _kind_scorecards_sql(kind: str, starts: set[date] | None, params: Params) -> str:
-    """The scorecards of one period kind (every grain) as rows of the scorecard table's columns:
-    observation and feedback sums of the day aggregates joined, and the statistics computed from them."""
-    observations = _period_sums_sql(
-        "observation_days", OBSERVATION_SUMS, OBSERVATION_GRAIN_COLUMNS, kind, starts, params
+def _day_deltas_sql(
+    days: set[date], tz: ZoneInfo, now: datetime, window: CountableWindow, params: Params
+) -> str:
+    """An incremental run in one statement: the day scorecards of `days` recomputed from the
+    evidence and synchronised as a full run does, then each changed day's difference (its new sums
+    less its stored sums) added to the stored sums of its week, month and quarter, whose statistics
+    are recomputed from the new sums by the same expressions. Returns what `_synchronise_sql`
+    returns, the periods as empty arrays (the caller knows them).
+
+    Exact, not approximate: the days are recomputed whole from one snapshot, and a coarser
+    scorecard always holds the sums of its stored days (every run keeps it so, under the rollup
+    lock), so adding the days' differences gives what recomputing the period would. A coarser
+    scorecard left with no evidence is stale (deleted); one that no changed day belongs to is not
+    read at all: the run costs what the changed days cost, not what their periods hold.
+    """
+    table = Scorecard._meta.db_table
+    wanted = {PeriodKind.DAY: days}
+    stored_days = f"period_kind = {_text(PeriodKind.DAY)} AND period_start = ANY({params(sorted(days))})"
+    keys = ("grain", "grain_key", *OBSERVATION_GRAIN_COLUMNS)
+    either = ", ".join(f"COALESCE({column}, stored_{column}) AS {column}" for column in keys)
+    differences = ", ".join(
+        f"sum(COALESCE({column}, 0) - COALESCE(stored_{column}, 0)) AS {column}"
+        for column in ADDITIVE_COLUMNS
     )
-    feedback = _period_sums_sql("answer_days", FEEDBACK_SUMS, FEEDBACK_GRAIN_COLUMNS, kind, starts, params)
+    unchanged = " AND ".join(
+        f"sum(COALESCE({column}, 0) - COALESCE(stored_{column}, 0)) = 0" for column in ADDITIVE_COLUMNS
+    )
+    added = ", ".join(f"COALESCE(s.{column}, 0) + d.{column} AS {column}" for column in ADDITIVE_COLUMNS)
+    coarser = [kind for kind in PERIOD_KINDS if kind != PeriodKind.DAY]
+    return f"""
+        WITH observation_days AS MATERIALIZED ({_observation_days_sql(wanted, tz, window, params)}),
+        answer_days AS MATERIALIZED ({_feedback_days_sql(wanted, tz, window, params)}),
+        computed AS MATERIALIZED ({_kind_sums_sql(PeriodKind.DAY, days, params)}),
+        changes AS MATERIALIZED ({_changes_sql("computed", stored_days)}),
+        {_writes_sql("changes", "days", now, params)},
+        -- What the changed days add to (or take from) each coarser period, per grain.
+        deltas AS (
+            SELECT kind AS period_kind,
+                date_trunc(kind, COALESCE(period_start, stored_period_start)::timestamp)::date AS period_start,
+                {either}, {differences}
+            FROM changes CROSS JOIN unnest({params(coarser)}::text[]) AS kinds (kind)
+            GROUP BY {", ".join(str(position) for position in range(1, len(keys) + 3))}
+            HAVING NOT ({unchanged})
+        ),
+        coarse AS MATERIALIZED (
+            SELECT d.period_kind, d.period_start, {", ".join(f"d.{column}" for column in keys)},
+                s.id AS stored_id, {added}
+            FROM deltas d LEFT JOIN {table} s ON {" AND ".join(f"s.{column} = d.{column}" for column in UNIQUE_FIELDS)}
+        ),
+        {_writes_sql("coarse", "periods", now, params)}
+        SELECT (SELECT count(*) FROM days_inserted) + (SELECT count(*) FROM days_updated)
+                + (SELECT count(*) FROM periods_inserted) + (SELECT count(*) FROM periods_updated),
+            (SELECT count(*) FROM computed) - (SELECT count(*) FROM days_inserted)
+                - (SELECT count(*) FROM days_updated),
+            ARRAY(
+                SELECT stored_id FROM changes WHERE grain IS NULL
+                UNION ALL SELECT stored_id FROM coarse
+                WHERE stored_id IS NOT NULL AND observations = 0 AND feedback_count = 0
+            ),
+            ARRAY[]::text[], ARRAY[]::date[]
+    """
+
+
+def _changes_sql(computed: str, stored_filter: str) -> str:
+    """The computed sums that differ from the stored scorecards (`stored_filter` picks the stored
+    rows to compare): new ones (no stored row), stale ones (no computed row, so a null grain) and
+    changed ones, each with the stored row's id, key and sums as ``stored_<column>``."""
+    table = Scorecard._meta.db_table
+    columns = [*KEY_COLUMNS, *ADDITIVE_COLUMNS]
+    stored = ", ".join(f"s.{column} AS stored_{column}" for column in columns)
+    return f"""
+        SELECT c.*, s.id AS stored_id, {stored}
+        FROM {computed} c
+        FULL JOIN (SELECT id, {", ".join(columns)} FROM {table} WHERE {stored_filter}) s
+            ON {" AND ".join(f"s.{column} = c.{column}" for column in UNIQUE_FIELDS)}
+        WHERE s.id IS NULL OR c.grain IS NULL
+            OR ({", ".join(f"s.{column}" for column in ADDITIVE_COLUMNS)})
+                IS DISTINCT FROM ({", ".join(f"c.{column}" for column in ADDITIVE_COLUMNS)})
+    """
+
+
+def _writes_sql(source: str, name: str, now: datetime, params: Params) -> str:
+    """Three CTEs: ``<name>``, the scorecards of `source` (key columns, ``stored_id`` and sums) that
+    have evidence, with their statistics; ``<name>_inserted`` and ``<name>_updated``, which write
+    them (those with a stored id by that id, the others as new rows)."""
+    table = Scorecard._meta.db_table
+    new_columns = ", ".join([*KEY_COLUMNS, *VALUE_COLUMNS])
+    computed_at = params(now)
+    return f"""
+        {name} AS MATERIALIZED (
+            SELECT {", ".join(f"a.{column}" for column in KEY_COLUMNS)}, a.stored_id, {_statistics_sql(params, "a")}
+            FROM (SELECT *, {_AS_AGGREGATE} FROM {source} WHERE observations > 0 OR feedback_count > 0) a
+        ),
+        {name}_inserted AS (
+            INSERT INTO {table} ({new_columns}, computed_at)
+            SELECT {new_columns}, {computed_at} FROM {name} WHERE stored_id IS NULL
+            -- In key order: the unique index grows at its right edge, and a period's scorecards
+            -- share table pages, which the next run that reads the period reads.
+            ORDER BY {", ".join(UNIQUE_FIELDS)}
+            RETURNING 1
+        ),
+        {name}_updated AS (
+            UPDATE {table} s SET {", ".join(f"{column} = c.{column}" for column in VALUE_COLUMNS)},
+                computed_at = {computed_at}
+            FROM {name} c
+            -- The id list lets PostgreSQL fetch the few rows changed through the primary key; with
+            -- the join alone it may hash the whole scorecard table to find them.
+            WHERE s.id = ANY(ARRAY(SELECT stored_id FROM {name} WHERE stored_id IS NOT NULL))
+                AND s.id = c.stored_id
+            RETURNING 1
+        )"""
+
+
+# A scorecard's sums under the names and types its statistics read (those of the day aggregates):
+# no observations is null, as for a period with feedback only; the value sum in thousandths.
+_AS_AGGREGATE = (
+    "NULLIF(observations, 0) AS n, passed AS passed_n, deviations AS deviations_n, "
+    "(value_sum * 1000)::bigint::numeric AS value_thousandths, feedback_count AS feedback_n"
+)
+
+
+def _statistics_sql(params: Params, alias: str) -> str:
+    """Every value column of a scorecard from the aggregate `alias`, as ``<expression> AS <column>``."""
+    values = {**_observation_values_sql(params, alias), **_feedback_values_sql(params, alias)}
+    return ", ".join(f"{expression} AS {column}" for column, expression in values.items())
+
+
+def _kind_sums_sql(kind: str, starts: set[date] | None, params: Params) -> str:
+    """The sums of one period kind (only `starts`, unless None), every grain, as the key and
+    additive columns of the scorecard table: observation and feedback sums of the day aggregates
+    joined. Days are the day aggregates as they are; other kinds their sums."""
+    if kind == PeriodKind.DAY:
+        observations = _days_sql(
+            "observation_days", OBSERVATION_SUMS, OBSERVATION_GRAIN_COLUMNS, starts, params
+        )
+        feedback = _days_sql("answer_days", FEEDBACK_SUMS, FEEDBACK_GRAIN_COLUMNS, starts, params)
+    else:
+        observations = _period_sums_sql(
+            "observation_days", OBSERVATION_SUMS, OBSERVATION_GRAIN_COLUMNS, kind, starts, params
+        )
+        feedback = _period_sums_sql(
+            "answer_days", FEEDBACK_SUMS, FEEDBACK_GRAIN_COLUMNS, kind, starts, params
+        )
     either = {
         column: f"COALESCE(o.{column}, f.{column})"
         for column in ("period_start", "grain", "grain_key", *FEEDBACK_GRAIN_COLUMNS)
     }
+    values = {**_observation_values_sql(params), **_feedback_values_sql(params)}
     columns = {
         "period_kind": f"{_text(kind)}::varchar",
         **either,
         **{column: f"o.{column}" for column in OBSERVATION_GRAIN_COLUMNS if column not in either},
-        **_observation_values_sql(params),
-        **_feedback_values_sql(params),
+        **{column: values[column] for column in ADDITIVE_COLUMNS},
     }
     select = ", ".join(f"{expression} AS {column}" for column, expression in columns.items())
     return f"""(
@@ -241,6 +357,17 @@ def _period_sums_sql(
     """
 
 
+def _days_sql(
+    days: str, sums: dict[str, str], columns: tuple[str, ...], starts: set[date] | None, params: Params
+) -> str:
+    """The day aggregates `days` of the days `starts` (every day, unless None) as period sums."""
+    keys = ", ".join(["grain", "grain_key", *columns])
+    totals = ", ".join(f"{name}{cast} AS {name}" for name, cast in sums.items())
+    return (
+        f"SELECT day AS period_start, {keys}, {totals} FROM {days} WHERE {_wanted_sql(starts, params, 'day')}"
+    )
+
+
 def _days_window_sql(column: str, wanted: dict[str, set[date] | None], tz: ZoneInfo, params: Params) -> str:
     """Ranges of `column` that cover every wanted period of every kind (TRUE on a full run)."""
     if any(starts is None for starts in wanted.values()):
@@ -281,8 +408,12 @@ def _observation_days_sql(
                 (s.target_rate * 100)::integer AS target_cents,
                 (o.value * 1000)::bigint AS value_thousandths
             FROM {observation} o JOIN {standard} s ON s.id = o.standard_id
-            WHERE NOT EXISTS (
-                SELECT FROM {observation} later WHERE later.supersedes_id = o.id AND {window.observations_sql("later", params)}
+            -- The superseded ids read once, through the index on supersedes_id, into a hashed set
+            -- (NOT IN over a subquery without nulls), whatever the planner guesses of their number:
+            -- an anti-join hashed the whole table, or probed a misestimated few for every row.
+            WHERE o.id NOT IN (
+                SELECT later.supersedes_id FROM {observation} later
+                WHERE later.supersedes_id IS NOT NULL AND {window.observations_sql("later", params)}
             ) AND {window.observations_sql("o", params)} AND {_days_window_sql("o.observed_at", wanted, tz, params)}
         ) evidence
         GROUP BY day, GROUPING SETS ({_grouping_sets_sql(OBSERVATION_GRAIN_COLUMNS)})
@@ -358,12 +489,12 @@ def _wanted_sql(starts: set[date] | None, params: Params, column: str = "period_
     return "TRUE" if starts is None else f"{column} = ANY({params(sorted(starts))})"
 
 
-def _observation_values_sql(params: Params) -> dict[str, str]:
+def _observation_values_sql(params: Params, o: str = "o") -> dict[str, str]:
     """The observation columns of a scorecard from the aggregate `o` (null when it has none); the
     same arithmetic, in the same order, as `_observation_columns`, so the floats are identical."""
-    n, passed = "o.n", "o.passed_n"
+    n, passed = f"{o}.n", f"{o}.passed_n"
     pass_rate = f"({passed}::float8 / {n})"
-    target_rate = f"((o.target_cents * 0.01 / {n})::float8 / 100)"
+    target_rate = f"(({o}.target_cents * 0.01 / {n})::float8 / 100)"
     low, high = _wilson_sql(passed, n, params)
     one_standard = ", ".join(_text(grain.grain) for grain in GRAINS if grain.one_standard)
     return {
@@ -373,34 +504,34 @@ def _observation_values_sql(params: Params) -> dict[str, str]:
         "pass_rate_low": f"CASE WHEN {n} > 0 THEN {low} END",
         "pass_rate_high": f"CASE WHEN {n} > 0 THEN {high} END",
         "mean_value": (
-            f"CASE WHEN o.grain IN ({one_standard}) "
-            "THEN (o.value_thousandths * 0.001 / NULLIF(o.values_n, 0))::float8 END"
+            f"CASE WHEN {o}.grain IN ({one_standard}) "
+            f"THEN ({o}.value_thousandths * 0.001 / NULLIF({o}.values_n, 0))::float8 END"
         ),
-        "values_n": f"CASE WHEN o.grain IN ({one_standard}) THEN o.values_n ELSE 0 END",
+        "values_n": f"CASE WHEN {o}.grain IN ({one_standard}) THEN {o}.values_n ELSE 0 END",
         "value_sum": (
-            f"CASE WHEN o.grain IN ({one_standard}) THEN COALESCE(o.value_thousandths * 0.001, 0) ELSE 0 END"
+            f"CASE WHEN {o}.grain IN ({one_standard}) THEN COALESCE({o}.value_thousandths * 0.001, 0) ELSE 0 END"
         ),
         "target_rate": target_rate,
-        "target_cents": "COALESCE(o.target_cents, 0)",
+        "target_cents": f"COALESCE({o}.target_cents, 0)",
         "target_met": f"{pass_rate} >= {target_rate} - {params(TARGET_TOLERANCE)}::float8",
-        "deviations": "COALESCE(o.deviations_n, 0)",
+        "deviations": f"COALESCE({o}.deviations_n, 0)",
     }
 
 
-def _feedback_values_sql(params: Params) -> dict[str, str]:
+def _feedback_values_sql(params: Params, f: str = "f") -> dict[str, str]:
     """The feedback columns of a scorecard from the aggregate `f`, as `_feedback_columns` computes them."""
-    low, high = _nps_interval_sql("f.promoters", "f.detractors", "f.nps_n", params)
+    low, high = _nps_interval_sql(f"{f}.promoters", f"{f}.detractors", f"{f}.nps_n", params)
     return {
-        "feedback_count": "COALESCE(f.feedback_n, 0)",
-        "csat_n": "COALESCE(f.csat_n, 0)",
-        "satisfied": "COALESCE(f.satisfied, 0)",
-        "promoters": "COALESCE(f.promoters, 0)",
-        "detractors": "COALESCE(f.detractors, 0)",
-        "csat": "CASE WHEN f.csat_n > 0 THEN 100::float8 * f.satisfied / f.csat_n END",
-        "nps_n": "COALESCE(f.nps_n, 0)",
-        "nps": "CASE WHEN f.nps_n > 0 THEN 100::float8 * (f.promoters - f.detractors) / f.nps_n END",
-        "nps_low": f"CASE WHEN f.nps_n > 0 THEN {low} END",
-        "nps_high": f"CASE WHEN f.nps_n > 0 THEN {high} END",
+        "feedback_count": f"COALESCE({f}.feedback_n, 0)",
+        "csat_n": f"COALESCE({f}.csat_n, 0)",
+        "satisfied": f"COALESCE({f}.satisfied, 0)",
+        "promoters": f"COALESCE({f}.promoters, 0)",
+        "detractors": f"COALESCE({f}.detractors, 0)",
+        "csat": f"CASE WHEN {f}.csat_n > 0 THEN 100::float8 * {f}.satisfied / {f}.csat_n END",
+        "nps_n": f"COALESCE({f}.nps_n, 0)",
+        "nps": f"CASE WHEN {f}.nps_n > 0 THEN 100::float8 * ({f}.promoters - {f}.detractors) / {f}.nps_n END",
+        "nps_low": f"CASE WHEN {f}.nps_n > 0 THEN {low} END",
+        "nps_high": f"CASE WHEN {f}.nps_n > 0 THEN {high} END",
     }
 
 
