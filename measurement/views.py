@@ -105,9 +105,10 @@ def observations(request):
     form = evidence.observation_filter_form(request.GET, choices)
     if not form.is_valid():
         # Malformed parameters: the form says which, and nothing is listed.
-        return render(request, "measurement/observations.html", {"form": form}, status=400)
+        context = {"form": form, "narrowed": choices.narrowed()}
+        return render(request, "measurement/observations.html", context, status=400)
     selected = evidence.observation_filter(form.cleaned_data, choices)
-    listed = evidence.observations_behind(request.user, selected)
+    listed = evidence.observations_behind(request.user, selected, choices=choices)
     if wants_csv(request):
         return csv_response(
             "observations-" + "-".join(selected.params().values()),
@@ -117,6 +118,7 @@ def observations(request):
     page = evidence.observation_page(listed, evidence.page_cursor(request.GET), size=OBSERVATIONS_PAGE_SIZE)
     context = {
         "form": form,
+        "narrowed": choices.narrowed(),
         "selected": selected,
         "params": selected.params(),
         "counts": evidence.observation_counts(listed),

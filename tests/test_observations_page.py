@@ -581,3 +581,50 @@ def test_an_evaluator_without_a_manager_role_sees_no_links_to_the_dashboard(
     client.force_login(evaluator)
     response = client.get(reverse("evaluations:detail", args=[mine.pk]))
     assert response.status_code == 200 and URL not in response.content.decode()
+
+
+def test_long_lists_of_teams_and_people_offer_those_of_the_chosen_location(client, admin, location_a):
+    from measurement.selectors.evidence import LONG_LIST
+    from organization.models import Employee
+
+    elsewhere = factories.LocationFactory(name="Elsewhere")
+    factories.EmployeeFactory.create_batch(LONG_LIST, location=elsewhere)
+    here = factories.EmployeeFactory(location=location_a)
+    client.force_login(admin)
+    page = reverse("measurement:observations")
+
+    def offered(params):
+        body = client.get(page, params).content.decode()
+        select = body[body.index('name="employee"') :]
+        return re.findall(r'<option value="(\d+)"', select[: select.index("</select>")]), body
+
+    unfiltered, body = offered({})
+    assert unfiltered == [] and "Those of the chosen location" in body
+    at_a, _ = offered({"location": location_a.pk})
+    assert set(at_a) == {
+        str(pk) for pk in Employee.objects.filter(location=location_a).values_list("pk", flat=True)
+    }
+    # An employee chosen by a link is offered, selected, among their location's; and still listed.
+    chosen, body = offered({"employee": here.pk})
+    assert str(here.pk) in chosen and f'<option value="{here.pk}" selected>' in body
+    assert client.get(page, {"employee": here.pk}).status_code == 200
+
+
+def test_a_managers_list_holds_their_locations_their_teams_elsewhere_and_their_own_and_nothing_else(
+    client, manager, location_a, location_b
+):
+    managed_elsewhere = factories.TeamFactory(location=location_b)
+    managed_elsewhere.managers.add(manager)
+    unmanaged = factories.TeamFactory(location=location_b)
+    at_a = factories.ObservationFactory(location=location_a)
+    by_their_team = factories.ObservationFactory(location=location_b, team=managed_elsewhere)
+    their_own = factories.ObservationFactory(location=location_b, employee=manager.employee)
+    factories.ObservationFactory(location=location_b, team=unmanaged)
+    factories.ObservationFactory(location=location_b)
+    client.force_login(manager)
+
+    response = client.get(reverse("measurement:observations"))
+
+    listed = {row.pk for row in response.context["page"].rows}
+    assert listed == {at_a.pk, by_their_team.pk, their_own.pk}
+    assert response.context["counts"].observations == 3

@@ -19,7 +19,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from organization.models import Employee, Location, Role, Team
-from organization.scope import role_of, scope_filter, scope_queryset
+from organization.scope import employee_of, role_of, scope_filter, scope_queryset
 from servicedesk.pagination import keyset_page
 from standards.models import Standard
 from touchpoints.models import Touchpoint
@@ -35,6 +35,8 @@ COUNT_LIMIT = 10_000
 # The page's order, newest first: observation_observed_idx, then the pk between equal times.
 PAGE_ORDER = ("observed_at", "id")
 OBJECT_FIELDS = ("location", "team", "employee", "standard", "touchpoint")
+# Teams or employees the filters list whole; past it, those of the chosen location.
+LONG_LIST = 50
 
 # --------------------------------------------------------------------------- drill-down
 
@@ -52,15 +54,39 @@ class ObservationChoices:
     def objects(self, name: str) -> list:
         return getattr(self, f"{name}s")
 
-    def options(self) -> dict[str, list[tuple[int, str]]]:
-        """(id, label) pairs per filter field, for the form's selects."""
+    def options(self, params: Mapping[str, str] | None = None) -> dict[str, list[tuple[int, str]]]:
+        """(id, label) pairs per filter field, for the form's selects. Teams and employees are
+        listed whole up to LONG_LIST; past it only those of the location the filters name (the
+        chosen location, or the chosen team's or employee's), so that an admin's page does not
+        carry 3,000 options. The choices themselves are unchanged: any id in scope is accepted."""
+        teams, employees = self.teams, self.employees
+        if len(teams) > LONG_LIST or len(employees) > LONG_LIST:
+            where = self._chosen_location(params or {})
+            if len(teams) > LONG_LIST:
+                teams = [team for team in teams if team.location_id == where]
+            if len(employees) > LONG_LIST:
+                employees = [employee for employee in employees if employee.location_id == where]
         return {
             "location": [(location.pk, location.name) for location in self.locations],
-            "team": [(team.pk, f"{team.name} · {team.location.name}") for team in self.teams],
-            "employee": [(employee.pk, employee.full_name) for employee in self.employees],
+            "team": [(team.pk, f"{team.name} · {team.location.name}") for team in teams],
+            "employee": [(employee.pk, employee.full_name) for employee in employees],
             "standard": [(standard.pk, standard_label(standard)) for standard in self.standards],
             "touchpoint": [(touchpoint.pk, touchpoint.name) for touchpoint in self.touchpoints],
         }
+
+    def narrowed(self) -> list[str]:
+        """The fields whose options `options` lists by location (too many to list whole)."""
+        return [name for name in ("team", "employee") if len(self.objects(name)) > LONG_LIST]
+
+    def _chosen_location(self, params: Mapping[str, str]) -> int | None:
+        """The id of the location the filters name, directly or through a team or employee."""
+        for name in ("location", "team", "employee"):
+            raw = str(params.get(name) or "")
+            if raw.isascii() and raw.isdigit() and len(raw) <= 18:
+                found = next((item for item in self.objects(name) if item.pk == int(raw)), None)
+                if found is not None:
+                    return found.pk if name == "location" else found.location_id
+        return None
 
 
 def observation_choices(user) -> ObservationChoices:
@@ -211,18 +237,34 @@ def countable_observations(now: datetime | None = None) -> QuerySet[Observation]
     )
 
 
-def observations_behind(user, selected: ObservationFilter) -> QuerySet[Observation]:
+def observations_behind(
+    user, selected: ObservationFilter, *, choices: ObservationChoices | None = None
+) -> QuerySet[Observation]:
     """The observations the matching scorecards count, newest first, with what a row shows joined.
 
     A location, team or employee chosen is in the user's scope already, and its scorecard counts
     all of its observations (a team's include those made at another location), so then the list
     is theirs whole; without one, it is narrowed to the user's scope. Every filter is a column
-    with an index (location, standard, team, employee, touchpoint, observed_at) or sits on one."""
+    with an index (location, standard, team, employee, touchpoint, observed_at) or sits on one.
+
+    `choices` (the user's, already loaded) let a manager's scope be read through those indexes:
+    the scope's subqueries are tested row by row, so alone they scan the whole table (490 ms for
+    2,000 rows of one location among a million); beside them, the same locations, teams and
+    employee as literal ids, which PostgreSQL reads as one bitmap of three index scans (31 ms)."""
     observations = countable_observations().select_related(
         "standard", "location", "team", "employee__user", "touchpoint", "evaluation"
     )
     if not (selected.location or selected.team or selected.employee):
         observations = scope_queryset(user, observations)
+        if choices is not None and role_of(user) == Role.MANAGER:
+            # A superset of the scope (every team at the manager's locations, not only theirs):
+            # the scope itself still decides, this only lets the indexes find the rows.
+            employee = employee_of(user)
+            observations = observations.filter(
+                Q(location__in=[location.pk for location in choices.locations])
+                | Q(team__in=[team.pk for team in choices.teams])
+                | Q(employee=employee.pk if employee else None)
+            )
     begins, ends = selected.bounds()
     if begins is not None:
         observations = observations.filter(observed_at__gte=begins)
@@ -332,7 +374,7 @@ def observation_filter_from(user, params: Mapping[str, str]) -> ObservationFilte
 def observation_filter_form(params: Mapping[str, str], choices: ObservationChoices):
     """The page's filter form, bound to `params`, with the user's options."""
     return ObservationFilterForm(
-        params, options=choices.options(), period_kinds=PeriodKind.choices, sources=Source.choices
+        params, options=choices.options(params), period_kinds=PeriodKind.choices, sources=Source.choices
     )
 
 
