@@ -113,20 +113,39 @@ class Observation(models.Model):
 
     # No single-column indexes where a composite one below starts with the column: every index
     # is paid for on each of the millions of rows written.
+    # The five references that intake resolves from codes have no foreign-key constraint: the
+    # per-row triggers of one were half the time of writing a large file. What replaces them, for
+    # every writer, is described at `intake.ReferenceCheck`: one set-based check per batch, and
+    # triggers (migration 0010) that refuse deleting a row that observations still refer to.
     standard = models.ForeignKey(
-        Standard, on_delete=models.PROTECT, related_name="observations", db_index=False
+        Standard, on_delete=models.PROTECT, related_name="observations", db_index=False, db_constraint=False
     )
     location = models.ForeignKey(
-        Location, on_delete=models.PROTECT, related_name="observations", db_index=False
+        Location, on_delete=models.PROTECT, related_name="observations", db_index=False, db_constraint=False
     )
     team = models.ForeignKey(
-        Team, on_delete=models.PROTECT, null=True, blank=True, related_name="observations"
+        Team,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="observations",
+        db_constraint=False,
     )
     employee = models.ForeignKey(
-        Employee, on_delete=models.PROTECT, null=True, blank=True, related_name="observations"
+        Employee,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="observations",
+        db_constraint=False,
     )
     touchpoint = models.ForeignKey(
-        Touchpoint, on_delete=models.PROTECT, null=True, blank=True, related_name="observations"
+        Touchpoint,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="observations",
+        db_constraint=False,
     )
     source = models.CharField(max_length=12, choices=Source.choices)
     observed_at = models.DateTimeField(validators=[validate_timestamp])

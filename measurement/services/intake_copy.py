@@ -28,6 +28,7 @@ from .intake import (
     SOURCES,
     VALUE_FIELD,
     Lookups,
+    ReferenceCheck,
     _copy_text,
     _parse_bool,
     _parse_datetime,
@@ -58,11 +59,10 @@ assert OBSERVATION_COLUMNS[-1] == "recorded_at"
 ) = range(len(OBSERVATION_FIELDS))
 FIELD_SET = frozenset(OBSERVATION_FIELDS)
 
-# Characters COPY's text format escapes: a text holding none of them is written as it is.
-_COPY_SPECIAL = frozenset("\\\t\n\r")
 # Timestamps rarely repeat in a large file: the memo is emptied when it grows this big.
 TIMESTAMP_MEMO_MAX = 50_000
 _UNKNOWN = object()  # a memo entry for a text the fast path leaves to the row checker
+_MISSING = object()  # no memo entry yet
 
 NULL = "\\N"
 
@@ -97,82 +97,62 @@ class FastObservationChecker:
 
     `accept(values)` takes the 11 fields in OBSERVATION_FIELDS order as text, `accept_mapping(raw)`
     an API item; both return a Prepared row, or None to say "ask the row checker".
+
+    A row costs four memo look-ups, each keyed by the texts of several fields at once: (location,
+    team, employee), (standard, value, passed), (touchpoint, source) and the timestamp. Every id
+    a memo entry resolves is noted in `references` (intake.ReferenceCheck), which the writer
+    checks before it writes a batch.
     """
 
-    def __init__(self, lookups: Lookups, *, recorded_by_id: int | None = None):
+    def __init__(
+        self, lookups: Lookups, references: ReferenceCheck | None = None, *, recorded_by_id: int | None = None
+    ):
         self.lookups = lookups
+        self.references = references if references is not None else ReferenceCheck()
         self.non_negotiable = {s.pk for s in lookups.standards.values() if s.non_negotiable}
-        self._recorded_by = _id_text(recorded_by_id)
-        self._standards_by_pk = {s.pk: s for s in lookups.standards.values()}
-        self._standards: dict[str, Any] = {}
-        self._locations: dict[str, Any] = {}
-        self._teams: dict[tuple[int, str], Any] = {}
-        self._employees: dict[tuple[int, str], Any] = {}
-        self._touchpoints: dict[str, Any] = {}
-        self._sources: dict[str, Any] = {}
+        self._tail = f"\t{_id_text(recorded_by_id)}"
+        self._people: dict[tuple[str, str, str], Any] = {}
+        self._verdicts: dict[tuple[str, str, str], Any] = {}
+        self._places: dict[tuple[str, str], Any] = {}
         self._timestamps: dict[str, Any] = {}
-        self._verdicts: dict[tuple[int, str, str], Any] = {}
 
-    # --- memoised meanings of one text; _UNKNOWN leaves the row to the row checker ----------
+    # --- memoised meanings of texts; _UNKNOWN leaves the row to the row checker --------------
 
-    def _standard(self, text: str):
-        code = text.strip()
+    def _person(self, key: tuple[str, str, str]):
+        """(COPY text of location_id, team_id, employee_id; location_id, team_id, employee_id)."""
+        location_text, team_text, employee_text = key
+        lookups = self.lookups
+        code = location_text.strip()
+        location_id = lookups.locations.get(code.upper()) if code else None
+        if location_id is None:
+            return _UNKNOWN
+        team_id = employee_id = None
+        if team_name := team_text.strip():
+            team_id = lookups.teams.get((location_id, team_name.lower()))
+            if team_id is None:
+                return _UNKNOWN
+        if number := employee_text.strip():
+            found = lookups.employees.get(number.upper())
+            if found is None or found[1] != location_id:
+                return _UNKNOWN
+            employee_id = found[0]
+            team_id = team_id or found[2]
+        self.references.note(location_id=location_id, team_id=team_id, employee_id=employee_id)
+        return (
+            f"{location_id}\t{_id_text(team_id)}\t{_id_text(employee_id)}",
+            location_id,
+            team_id,
+            employee_id,
+        )
+
+    def _verdict(self, key: tuple[str, str, str]):
+        """(standard_id, COPY text of standard_id, COPY text from value to critical, whether the
+        row opens a deviation) of a standard's code, a value and a stated verdict."""
+        code, value_raw, passed_raw = key
+        code = code.strip()
         standard = self.lookups.standards.get(code.upper()) if code else None
         if standard is None:
             return _UNKNOWN
-        return standard, str(standard.pk), _copy_text(standard.weight), standard.pk in self.non_negotiable
-
-    def _location(self, text: str):
-        code = text.strip()
-        pk = self.lookups.locations.get(code.upper()) if code else None
-        return _UNKNOWN if pk is None else pk
-
-    def _team(self, key: tuple[int, str]):
-        location_id, text = key
-        name = text.strip()
-        if not name:
-            return None
-        pk = self.lookups.teams.get((location_id, name.lower()))
-        return _UNKNOWN if pk is None else pk
-
-    def _employee(self, key: tuple[int, str]):
-        location_id, text = key
-        number = text.strip()
-        if not number:
-            return None
-        found = self.lookups.employees.get(number.upper())
-        if found is None or found[1] != location_id:
-            return _UNKNOWN
-        return found[0], found[2]
-
-    def _touchpoint(self, text: str):
-        slug = text.strip()
-        if not slug:
-            return None
-        pk = self.lookups.touchpoints.get(slug)
-        return _UNKNOWN if pk is None else pk
-
-    def _source(self, text: str):
-        source = text.strip()
-        return source if source in SOURCES else _UNKNOWN
-
-    def _timestamp(self, text: str):
-        shown = text.strip()
-        if not shown:
-            return _UNKNOWN
-        lookups = self.lookups
-        try:
-            moment = _parse_datetime(shown)
-            if not lookups.earliest_allowed <= moment <= lookups.latest_allowed:
-                return _UNKNOWN
-            return moment, _copy_text(moment)
-        except (ValueError, OverflowError):  # the row checker says what is wrong
-            return _UNKNOWN
-
-    def _verdict(self, key: tuple[int, str, str]):
-        """(value's COPY text, passed) of a value and a stated verdict against one standard."""
-        standard_id, value_raw, passed_raw = key
-        standard = self._standards_by_pk[standard_id]
         try:
             value = _parse_decimal(value_raw, VALUE_FIELD) if value_raw.strip() else None
             passed = _parse_bool(passed_raw) if passed_raw.strip() else None
@@ -188,14 +168,42 @@ class FastObservationChecker:
             if passed is not None and passed != computed:
                 return _UNKNOWN
             passed = computed
-        return _copy_text(value), passed
+        self.references.note(standard_id=standard.pk)
+        # value, passed, evaluation_id (none), weight, critical (false)
+        middle = f"{_copy_text(value)}\t{'t' if passed else 'f'}\t{NULL}\t{_copy_text(standard.weight)}\tf"
+        opens = not passed and standard.pk in self.non_negotiable
+        return standard.pk, str(standard.pk), middle, opens
 
-    @staticmethod
-    def _memo(memo: dict, key, compute):
-        found = memo.get(key, _UNKNOWN)
-        if found is _UNKNOWN and key not in memo:
-            found = memo[key] = compute(key)
-        return found
+    def _place(self, key: tuple[str, str]):
+        """(COPY text of touchpoint_id and source) of a touchpoint's slug and a source."""
+        slug, source = key[0].strip(), key[1].strip()
+        touchpoint_id = None
+        if slug:
+            touchpoint_id = self.lookups.touchpoints.get(slug)
+            if touchpoint_id is None:
+                return _UNKNOWN
+            self.references.note(touchpoint_id=touchpoint_id)
+        if source not in SOURCES:
+            return _UNKNOWN
+        return f"{_id_text(touchpoint_id)}\t{source}"
+
+    def _timestamp(self, text: str):
+        shown = text.strip()
+        if not shown:
+            return _UNKNOWN
+        lookups = self.lookups
+        try:  # what _parse_datetime tries first, without its layers: most rows need only this
+            moment = datetime.fromisoformat(shown)
+        except ValueError:
+            moment = None
+        if moment is None or moment.utcoffset() is None:
+            try:
+                moment = _parse_datetime(shown)
+            except (ValueError, OverflowError):  # the row checker says what is wrong
+                return _UNKNOWN
+        if not lookups.earliest_allowed <= moment <= lookups.latest_allowed:
+            return _UNKNOWN
+        return moment, moment.isoformat()
 
     # --- rows ---------------------------------------------------------------------------------
 
@@ -205,58 +213,48 @@ class FastObservationChecker:
         # Non-ASCII text or NUL: the row checker's screening decides what may be stored.
         if not joined.isascii() or "\x00" in joined:
             return None
-        memo = self._memo
-        standard = memo(self._standards, values[STANDARD], self._standard)
-        if standard is _UNKNOWN:
+        # Each memo inline (get, then compute on a miss): this runs for every row of a file.
+        key = (values[LOCATION], values[TEAM], values[EMPLOYEE])
+        person = self._people.get(key, _MISSING)
+        if person is _MISSING:
+            person = self._people[key] = self._person(key)
+        if person is _UNKNOWN:
             return None
-        location_id = memo(self._locations, values[LOCATION], self._location)
-        if location_id is _UNKNOWN:
-            return None
-        team_id = memo(self._teams, (location_id, values[TEAM]), self._team)
-        if team_id is _UNKNOWN:
-            return None
-        employee = memo(self._employees, (location_id, values[EMPLOYEE]), self._employee)
-        if employee is _UNKNOWN:
-            return None
-        employee_id = None
-        if employee is not None:
-            employee_id = employee[0]
-            team_id = team_id or employee[1]
-        touchpoint_id = memo(self._touchpoints, values[TOUCHPOINT], self._touchpoint)
-        if touchpoint_id is _UNKNOWN:
-            return None
-        source = memo(self._sources, values[SOURCE], self._source)
-        if source is _UNKNOWN:
-            return None
-        timestamps = self._timestamps
-        if len(timestamps) >= TIMESTAMP_MEMO_MAX:
-            timestamps.clear()
-        observed = memo(timestamps, values[OBSERVED_AT], self._timestamp)
-        if observed is _UNKNOWN:
-            return None
-        standard, standard_text, weight_text, non_negotiable = standard
-        verdict = memo(self._verdicts, (standard.pk, values[VALUE], values[PASSED]), self._verdict)
+        key = (values[STANDARD], values[VALUE], values[PASSED])
+        verdict = self._verdicts.get(key, _MISSING)
+        if verdict is _MISSING:
+            verdict = self._verdicts[key] = self._verdict(key)
         if verdict is _UNKNOWN:
             return None
-        value_text, passed = verdict
+        key = (values[TOUCHPOINT], values[SOURCE])
+        place = self._places.get(key, _MISSING)
+        if place is _MISSING:
+            place = self._places[key] = self._place(key)
+        if place is _UNKNOWN:
+            return None
+        timestamps = self._timestamps
+        observed = timestamps.get(values[OBSERVED_AT], _MISSING)
+        if observed is _MISSING:
+            if len(timestamps) >= TIMESTAMP_MEMO_MAX:
+                timestamps.clear()
+            observed = timestamps[values[OBSERVED_AT]] = self._timestamp(values[OBSERVED_AT])
+        if observed is _UNKNOWN:
+            return None
         external_id = values[EXTERNAL_ID].strip()
         if len(external_id) > EXTERNAL_ID_MAX:
             return None
         comment = values[COMMENT].strip()
-        if not _COPY_SPECIAL.isdisjoint(joined):  # rare: escape what needs it
+        if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:  # rare: escape
             external_text, comment_text = _copy_text(external_id), _copy_text(comment)
         else:
             external_text, comment_text = external_id, comment
-        # The columns of PREPARED_COLUMNS, in order; evaluation_id is NULL and critical false.
+        standard_id, standard_text, middle, opens = verdict
+        # The columns of PREPARED_COLUMNS, in order.
         text = (
-            f"{standard_text}\t{location_id}\t{_id_text(team_id)}\t{_id_text(employee_id)}\t"
-            f"{_id_text(touchpoint_id)}\t{source}\t{observed[1]}\t{value_text}\t{'t' if passed else 'f'}\t"
-            f"{NULL}\t{weight_text}\tf\t{comment_text}\t{external_text if external_id else NULL}\t"
-            f"{self._recorded_by}"
+            f"{standard_text}\t{person[0]}\t{place}\t{observed[1]}\t{middle}\t{comment_text}\t"
+            f"{external_text if external_id else NULL}{self._tail}"
         )
-        deviation = None
-        if non_negotiable and not passed:
-            deviation = (standard.pk, location_id, team_id, employee_id, observed[0])
+        deviation = (standard_id, person[1], person[2], person[3], observed[0]) if opens else None
         return external_id or None, text, deviation
 
     def accept_mapping(self, raw: Any) -> Prepared | None:
