@@ -151,8 +151,14 @@ class Observation(models.Model):
     observed_at = models.DateTimeField(validators=[validate_timestamp])
     value = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
     passed = models.BooleanField()
+    # Indexed by a partial index below: most observations belong to no evaluation.
     evaluation = models.ForeignKey(
-        Evaluation, on_delete=models.CASCADE, null=True, blank=True, related_name="observations"
+        Evaluation,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="observations",
+        db_index=False,
     )
     weight = models.DecimalField(
         max_digits=5, decimal_places=2, default=1, validators=[MinValueValidator(Decimal("0.01"))]
@@ -171,8 +177,14 @@ class Observation(models.Model):
     supersedes = models.OneToOneField(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="superseded_by"
     )
+    # Indexed by a partial index below: imported files have no recorder.
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     recorded_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
@@ -186,6 +198,18 @@ class Observation(models.Model):
             models.Index(fields=["observed_at"], name="observation_observed_idx"),
             models.Index(fields=["location", "observed_at"], name="observation_location_idx"),
             models.Index(fields=["standard", "observed_at"], name="observation_standard_idx"),
+            # Only the rows that have one: an evaluation's items, what a deleted user recorded.
+            # A full index would hold an entry for every row, null or not, and cost every write.
+            models.Index(
+                fields=["evaluation"],
+                name="observation_evaluation_idx",
+                condition=Q(evaluation__isnull=False),
+            ),
+            models.Index(
+                fields=["recorded_by"],
+                name="observation_recorder_idx",
+                condition=Q(recorded_by__isnull=False),
+            ),
         ]
         constraints = [
             # A constraint rather than unique=True: PostgreSQL then needs no second (LIKE) index.
