@@ -139,24 +139,29 @@ def _synchronise_sql(tz: ZoneInfo, now: datetime, window: CountableWindow, param
     with the stored ones (a join, not a probe per row); statistics computed for the new and changed
     scorecards only, which are inserted or updated. Returns (written, unchanged, ids of the stale
     scorecards, the periods recomputed as two arrays)."""
-    every = dict.fromkeys(PERIOD_KINDS)
     computed = " UNION ALL ".join(_kind_sums_sql(kind, None, params) for kind in PERIOD_KINDS)
+    table = Scorecard._meta.db_table
+    # The computed sums are read once, by the join: streamed into it, not stored (millions of rows).
+    # So the periods come from the org day rows (every day with evidence has one), and the count of
+    # unchanged scorecards from the stored ones: stored − stale − updated.
     return f"""
-        WITH observation_days AS MATERIALIZED ({_observation_days_sql(every, tz, window, params)}),
-        answer_days AS MATERIALIZED ({_feedback_days_sql(every, tz, window, params)}),
-        computed AS MATERIALIZED ({computed}),
-        changes AS MATERIALIZED ({_changes_sql("computed", "TRUE")}),
+        WITH observation_days AS MATERIALIZED ({_observation_days_sql(None, tz, window, params)}),
+        answer_days AS MATERIALIZED ({_feedback_days_sql(None, tz, window, params)}),
+        changes AS MATERIALIZED ({_changes_sql(f"({computed})", "TRUE")}),
         {_writes_sql("changes", "written", now, params)},
         periods AS (
-            -- Every period with evidence has an org scorecard, so these rows name every period.
-            SELECT period_kind, period_start FROM computed WHERE grain = 'org'
+            SELECT DISTINCT kind, date_trunc(kind, day::timestamp)::date AS period_start
+            FROM (
+                SELECT day FROM observation_days WHERE grain = 'org'
+                UNION SELECT day FROM answer_days WHERE grain = 'org'
+            ) days CROSS JOIN unnest({params(list(PERIOD_KINDS))}::text[]) AS kinds (kind)
             UNION SELECT stored_period_kind, stored_period_start FROM changes WHERE grain IS NULL
         )
         SELECT (SELECT count(*) FROM written_inserted) + (SELECT count(*) FROM written_updated),
-            (SELECT count(*) FROM computed) - (SELECT count(*) FROM written_inserted)
+            (SELECT count(*) FROM {table}) - (SELECT count(*) FROM changes WHERE grain IS NULL)
                 - (SELECT count(*) FROM written_updated),
             ARRAY(SELECT stored_id FROM changes WHERE grain IS NULL),
-            ARRAY(SELECT period_kind::text FROM periods), ARRAY(SELECT period_start FROM periods)
+            ARRAY(SELECT kind FROM periods), ARRAY(SELECT period_start FROM periods)
     """
 
 
@@ -176,7 +181,6 @@ def _day_deltas_sql(
     read at all: the run costs what the changed days cost, not what their periods hold.
     """
     table = Scorecard._meta.db_table
-    wanted = {PeriodKind.DAY: days}
     stored_days = f"period_kind = {_text(PeriodKind.DAY)} AND period_start = ANY({params(sorted(days))})"
     keys = ("grain", "grain_key", *OBSERVATION_GRAIN_COLUMNS)
     either = ", ".join(f"COALESCE({column}, stored_{column}) AS {column}" for column in keys)
@@ -190,8 +194,8 @@ def _day_deltas_sql(
     added = ", ".join(f"COALESCE(s.{column}, 0) + d.{column} AS {column}" for column in ADDITIVE_COLUMNS)
     coarser = [kind for kind in PERIOD_KINDS if kind != PeriodKind.DAY]
     return f"""
-        WITH observation_days AS MATERIALIZED ({_observation_days_sql(wanted, tz, window, params)}),
-        answer_days AS MATERIALIZED ({_feedback_days_sql(wanted, tz, window, params)}),
+        WITH observation_days AS MATERIALIZED ({_observation_days_sql(days, tz, window, params)}),
+        answer_days AS MATERIALIZED ({_feedback_days_sql(days, tz, window, params)}),
         computed AS MATERIALIZED ({_kind_sums_sql(PeriodKind.DAY, days, params)}),
         changes AS MATERIALIZED ({_changes_sql("computed", stored_days)}),
         {_writes_sql("changes", "days", now, params)},
@@ -368,23 +372,23 @@ def _days_sql(
     )
 
 
-def _days_window_sql(column: str, wanted: dict[str, set[date] | None], tz: ZoneInfo, params: Params) -> str:
-    """Ranges of `column` that cover every wanted period of every kind (TRUE on a full run)."""
-    if any(starts is None for starts in wanted.values()):
+def _on_days_sql(column: str, days: set[date] | None, tz: ZoneInfo, params: Params) -> str:
+    """Rows whose `column` (a UTC timestamp) falls on one of the local `days` (every row, unless
+    None): sargable ranges for the index (widened by a day, see `window_ranges`), then the exact
+    local day, so that the aggregates see no row of a neighbouring day."""
+    if days is None:
         return "TRUE"
-    return (
-        "("
-        + " OR ".join(_window_sql(column, kind, starts, tz, params) for kind, starts in wanted.items())
-        + ")"
-    )
+    local_day = f"({column} AT TIME ZONE {params(str(tz))})::date"
+    ranges = _window_sql(column, PeriodKind.DAY, days, tz, params)
+    return f"({ranges} AND {local_day} = ANY({params(sorted(days))}))"
 
 
 def _observation_days_sql(
-    wanted: dict[str, set[date] | None], tz: ZoneInfo, window: CountableWindow, params: Params
+    days: set[date] | None, tz: ZoneInfo, window: CountableWindow, params: Params
 ) -> str:
     """Sums per local day and grain over the countable observations no countable correction
-    supersedes, for every day of the wanted periods: one scan, every grain a grouping set. Rows
-    without a team, employee or touchpoint are left out of that grain."""
+    supersedes, for the local `days` (every day, unless None): one scan, every grain a grouping
+    set. Rows without a team, employee or touchpoint are left out of that grain."""
     observation, standard = Observation._meta.db_table, Standard._meta.db_table
     local_time = f"o.observed_at AT TIME ZONE {params(str(tz))}"
     present = " AND ".join(
@@ -414,18 +418,16 @@ def _observation_days_sql(
             WHERE o.id NOT IN (
                 SELECT later.supersedes_id FROM {observation} later
                 WHERE later.supersedes_id IS NOT NULL AND {window.observations_sql("later", params)}
-            ) AND {window.observations_sql("o", params)} AND {_days_window_sql("o.observed_at", wanted, tz, params)}
+            ) AND {window.observations_sql("o", params)} AND {_on_days_sql("o.observed_at", days, tz, params)}
         ) evidence
         GROUP BY day, GROUPING SETS ({_grouping_sets_sql(OBSERVATION_GRAIN_COLUMNS)})
         HAVING {present}
     """
 
 
-def _feedback_days_sql(
-    wanted: dict[str, set[date] | None], tz: ZoneInfo, window: CountableWindow, params: Params
-) -> str:
+def _feedback_days_sql(days: set[date] | None, tz: ZoneInfo, window: CountableWindow, params: Params) -> str:
     """Answer counts per local day and grain (org, location, touchpoint) over countable customer
-    feedback, for every day of the wanted periods."""
+    feedback, for the local `days` (every day, unless None)."""
     feedback = Feedback._meta.db_table
     local_time = f"submitted_at AT TIME ZONE {params(str(tz))}"
     return f"""
@@ -438,7 +440,7 @@ def _feedback_days_sql(
             count(*) FILTER (WHERE nps <= 6) AS detractors
         FROM (
             SELECT ({local_time})::date AS day, location_id, touchpoint_id, csat, nps
-            FROM {feedback} WHERE {window.feedback_sql(params)} AND {_days_window_sql("submitted_at", wanted, tz, params)}
+            FROM {feedback} WHERE {window.feedback_sql(params)} AND {_on_days_sql("submitted_at", days, tz, params)}
         ) answers
         GROUP BY day, GROUPING SETS ({_grouping_sets_sql(FEEDBACK_GRAIN_COLUMNS)})
     """
