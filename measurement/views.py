@@ -58,7 +58,12 @@ def scorecards(request):
             headline=selectors.headline(request.user, selection),
             page=Paginator(table, TABLE_PAGE_SIZE).get_page(request.GET.get("page")),
             trend=trend,
-            heatmap=selectors.heatmap(request.user, selection, page_number=request.GET.get("heatmap_page")),
+            heatmap=selectors.heatmap(
+                request.user,
+                selection,
+                page_number=request.GET.get("heatmap_page"),
+                located=table if selectors.table_orders_heatmap(selection) else None,
+            ),
             grains=selectors.TABLE_GRAINS,
             # Customer feedback is rolled up per location: only location rows have CSAT and NPS.
             table_has_feedback=selection.grain == Grain.LOCATION and not selection.standard,

@@ -398,3 +398,18 @@ def test_the_rolling_pages_keep_a_fixed_query_count(
     # Measured: 19 (calendar) to 22 (one standard) with the session, user and navigation.
     with django_assert_max_num_queries(22):
         client.get(SCORECARDS, params)
+
+
+def test_the_rolling_heatmap_orders_its_locations_as_the_table_does_from_the_same_rows(
+    client, admin, three_locations, greet
+):
+    client.force_login(admin)
+    with CaptureQueriesContext(connection) as shared:
+        response = client.get(SCORECARDS)
+    table = list(response.context["page"].object_list)
+    heatmap = response.context["heatmap"]
+    # The same rolling scorecards (one sum for both), locations with observations in need order.
+    assert heatmap.row_figures == [row for row in table if row.observations]
+    assert all(row is table[i] for i, row in enumerate(heatmap.row_figures))
+    sums = [q["sql"] for q in shared.captured_queries if "SUM(" in q["sql"] and "'location'" in q["sql"]]
+    assert len(sums) == 1, sums

@@ -93,6 +93,7 @@ from .scorecards import (
     scorecard_subject,
     scorecard_table,
     selection_from,
+    table_orders_heatmap,
     team_options,
 )
 
@@ -154,6 +155,7 @@ __all__ = [
     "scorecard_table",
     "scorecards_for",
     "selection_from",
+    "table_orders_heatmap",
     "team_options",
     "trend",
     "trend_periods",

@@ -72,7 +72,9 @@ class Heatmap:
     row_figures: list[Scorecard] = field(default_factory=list)
 
 
-def heatmap(user, selection: Selection, *, page_number=None) -> Heatmap:
+def heatmap(
+    user, selection: Selection, *, page_number=None, located: list[Scorecard] | None = None
+) -> Heatmap:
     """Location × standard pass rates for the period in the user's scope, one page of locations at a
     time (every page has the same columns), with the organisation-wide rate per standard as the
     last row. Locations are ordered by need (`need_key` on the location's own scorecard, or on its
@@ -81,7 +83,8 @@ def heatmap(user, selection: Selection, *, page_number=None) -> Heatmap:
     organisation-wide standard scorecard), so a standard not measured at a location shows there as
     an empty cell beside the organisation's figure. Rolling and calendar periods alike. Queries:
     four (locations with their figures, benchmark, the standards, the page's cells); three when a
-    standard is chosen."""
+    standard is chosen; three when `located` gives the rows that order the locations (the
+    scorecards page's table of locations holds exactly them for a rolling period)."""
     mine = location_rows_for(user)
     cells = mine.filter(grain=Grain.LOCATION_STANDARD)
     bench = benchmark_scorecards().filter(grain=Grain.STANDARD)
@@ -93,10 +96,10 @@ def heatmap(user, selection: Selection, *, page_number=None) -> Heatmap:
         cells = cells.filter(standard=selection.standard)
         bench = bench.filter(standard=selection.standard)
         order_rows = cells
-    if selection.rolling:
+    if located is None and selection.rolling:
         located = period_scorecards(order_rows, selection)
         load_subjects(located)
-    else:
+    elif located is None:
         located = period_scorecards(order_rows.select_related("location", "standard"), selection)
     # A location appears once it has a cell: its location row may hold customer feedback only.
     located = sorted((row for row in located if row.observations), key=need_key)

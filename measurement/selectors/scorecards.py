@@ -589,6 +589,13 @@ def scorecard_table(user, selection: Selection) -> QuerySet[Scorecard] | list[Sc
     )
 
 
+def table_orders_heatmap(selection: Selection) -> bool:
+    """Whether the selection's scorecard table is the list of rows the heatmap orders its
+    locations by (`charts.heatmap`'s `located`): the rolling table of locations, without a
+    standard, holds each location's rolling scorecard, so the page need not sum them twice."""
+    return selection.is_rolling and selection.grain == Grain.LOCATION and selection.standard is None
+
+
 def load_subjects(rows: list[Scorecard]) -> None:
     """Give unsaved (rolling) scorecards their location, team, employee, standard and touchpoint,
     as `select_related` does for stored ones: one query per relation the rows name."""
