@@ -50,9 +50,11 @@ runs never interleave and a run that fails leaves the previous scorecards and wa
 
 Incremental (the default): `RollupState.watermark` says that all evidence recorded up to that instant
 has been rolled up. A run finds the local days of the evidence recorded after the watermark (and of
-the observations that corrections recorded after it supersede), recomputes every period containing
-one of those days, for every grain, and moves the watermark to its own start less
-``IN_FLIGHT_MARGIN``. The margin exists because ``recorded_at`` is set when a row is written, not
+the observations that corrections recorded after it supersede), brings every period containing
+one of those days up to date for every grain, and moves the watermark to its own start less
+``IN_FLIGHT_MARGIN``. On PostgreSQL it recomputes exactly the day scorecards of those days and adds
+each changed day's difference to its week, month and quarter, which always hold the sums of their
+days (`postgresql._day_deltas_sql`); the portable path recomputes those periods whole. The margin exists because ``recorded_at`` is set when a row is written, not
 when its transaction commits: a row written just before a run but committed after it carries an
 older ``recorded_at``, and the next run must still see it. So each run looks again at the last
 couple of minutes before the previous one (harmless: recomputing gives the same scorecards), and a
@@ -73,8 +75,8 @@ so one such row, written past intake, no longer stops the rollup. Each run lists
 INSERT … SELECT … ON CONFLICT and logs one warning with the counts per table and reason; admin
 lists them and program health shows how many there are.
 
-Either way the result equals a full rebuild: each recomputed period is recomputed for every grain,
-scorecards whose values changed are upserted (which keeps scorecard ids stable: consequences cite
+Either way the result equals a full rebuild (`tests/test_rollup_sequences.py` checks it for any
+sequence of intake, corrections and runs): scorecards whose values changed are upserted (which keeps scorecard ids stable: consequences cite
 them), those that came out the same are left alone (no write, no dead row, ``computed_at`` kept),
 and those that no longer have evidence are deleted.
 

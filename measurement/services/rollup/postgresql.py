@@ -2,26 +2,30 @@
 
 Two ways to compute the same scorecards
 ---------------------------------------
-On PostgreSQL (production) a run is one SQL statement, `_synchronise_sql`, built by small
-functions below. A rollup makes about eight scorecards per observation (seven grains, four period
-kinds), so what costs is the traffic per scorecard: the portable path sends every aggregated row
-to Python and every changed scorecard back, and reads every stored one to compare. The statement
-keeps all of that inside the server:
+On PostgreSQL (production) a run is one SQL statement, `_synchronise_sql` for a full run and
+`_day_deltas_sql` for an incremental one, built by small functions below. A rollup makes about
+eight scorecards per observation (seven grains, four period kinds), so what costs is the traffic
+per scorecard: the portable path sends every aggregated row to Python and every changed scorecard
+back, and reads every stored one to compare. The statement keeps all of that inside the server:
 
-- one scan of the observations over the days of the recomputed periods, grouped by local day with
-  every grain a grouping set (``GROUP BY day, GROUPING SETS ((), (location_id), (team_id), …)``):
+- one scan of the observations of the days concerned (every day on a full run), grouped by local
+  day with every grain a grouping set (``GROUP BY day, GROUPING SETS ((), (location_id), …)``):
   ``GROUPING()`` names the grain of a row, ``HAVING`` drops the rows without a team, employee or
-  touchpoint from those grains, an anti-join leaves superseded observations out; feedback likewise.
-  Every period kind is then a sum of those day rows (``date_trunc`` of the day): the sums are exact
-  whole numbers (and an exact numeric for values), so a week summed from its days equals one counted
-  from the raw rows; observation and feedback sums are joined on (period, grain, grain_key);
-- the statistics in SQL, doing the arithmetic of `measurement.stats` operation for operation in
-  IEEE doubles (Wilson and NPS intervals, CSAT), and means and targets from exact whole-number sums
-  divided as ``numeric``, as Django's ``Avg`` does: every float equals the portable path's to the
-  last bit (a test checks it), so switching paths rewrites nothing;
-- one hash join with the stored scorecards of the same periods (not a probe per row); only new
-  scorecards are inserted and changed ones updated, by id; stale ones come back as ids and are
-  deleted through the ORM, which also removes the consequences' links to them;
+  touchpoint from those grains, and the ids that corrections supersede are left out; feedback
+  likewise. The sums are exact whole numbers (and an exact numeric for values), so they add up:
+- a full run sums the day rows into every week, month and quarter (``date_trunc`` of the day),
+  joins them to the stored scorecards by their key (one hash join, not a probe per row), and
+  writes what differs; an incremental run synchronises the day scorecards of its days the same
+  way, then adds each changed day's difference to the stored sums of its week, month and quarter
+  (see `_day_deltas_sql` for why this is exact);
+- runs compare the additive sums (`ADDITIVE_COLUMNS`): every other column is a statistic of them,
+  computed in SQL for the scorecards written only, doing the arithmetic of `measurement.stats`
+  operation for operation in IEEE doubles (Wilson and NPS intervals, CSAT), and means and targets
+  from exact whole-number sums divided as ``numeric``, as Django's ``Avg`` does: every float equals
+  the portable path's to the last bit (a test checks it), so switching paths rewrites nothing;
+- new scorecards are inserted and changed ones updated by id (HOT updates: the table keeps free
+  space on its pages, migration 0012); stale ones come back as ids and are deleted through the
+  ORM, which also removes the consequences' links to them;
 - planner settings for the run's transaction only: ``work_mem`` for the hash tables, hash rather
   than merge joins, no JIT (compiling this statement costs seconds).
 A run costs about ten queries whatever it touches (and one DELETE per ``BATCH_SIZE`` stale
