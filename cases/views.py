@@ -105,6 +105,7 @@ def feedback_inbox(request):
     )
     answers = selectors.feedback_inbox(request.user, filters=form.filters())
     page = Paginator(answers, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = selectors.feedback_rows(page.object_list)
     return render(
         request,
         "cases/feedback_inbox.html",
