@@ -20,6 +20,7 @@ from measurement.models import Deviation, Observation
 from measurement.services.intake import (
     OBSERVATION_COLUMNS,
     OBSERVATION_FIELDS,
+    REFERENCES,
     Lookups,
     _copy_text,
     _observation_from_row,
@@ -169,6 +170,10 @@ def assert_same_as_row_checker(checker, raw: dict, prepared) -> None:
         else None
     )
     assert prepared[2] == expected
+    # Every row it refers to is noted for the writer's reference check (no foreign key checks it).
+    noted = checker.references.noted()
+    for column, _ in REFERENCES:
+        assert observation[column] is None or observation[column] in noted[column], column
 
 
 @PROPERTY_SETTINGS

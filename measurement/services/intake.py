@@ -628,6 +628,10 @@ class ReferenceCheck:
             if (pk := row[column]) is not None:
                 noted.add(pk)
 
+    def noted(self) -> dict[str, set[int]]:
+        """The ids noted since the last check, by column."""
+        return {column: set(ids) for (column, _), ids in zip(REFERENCES, self._noted, strict=True)}
+
     def check(self) -> None:
         """Check (and on PostgreSQL lock) the ids noted since the last check; raise
         ReferenceVanished if one of them no longer exists."""

@@ -196,7 +196,8 @@ class FastObservationChecker:
             moment = datetime.fromisoformat(shown)
         except ValueError:
             moment = None
-        if moment is None or moment.utcoffset() is None:
+        # fromisoformat() gives a fixed offset or none: no tzinfo is what "naive" means here.
+        if moment is None or moment.tzinfo is None:
             try:
                 moment = _parse_datetime(shown)
             except (ValueError, OverflowError):  # the row checker says what is wrong

@@ -7,13 +7,29 @@ reason, and the transaction is rolled back.
 
 from __future__ import annotations
 
+import gc
 import time
+from contextlib import contextmanager
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from measurement.csv_import import KINDS, WHOLE_LINE, CsvFileError, CsvRows
 from measurement.services.intake import RowError
+
+
+@contextmanager
+def _without_cyclic_gc():
+    """The cyclic garbage collector paused: a file's rows are millions of tuples and strings that
+    hold no cycles, and the collector would walk them again and again as they pile up (a tenth
+    to a fifth of the import's own CPU time). Reference counting still frees them."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _describe(error: RowError) -> str:
@@ -62,7 +78,7 @@ class Command(BaseCommand):
                 )
             # One transaction around the intake: the service rolls back its own errors, and this
             # one also undoes its work when the file had lines it never saw, or on a dry run.
-            with transaction.atomic():
+            with transaction.atomic(), _without_cyclic_gc():
                 result = import_kind.ingest_file(rows)
                 errors = sorted([*rows.errors, *result.errors], key=lambda error: error.row)
                 if errors or dry_run:
