@@ -450,13 +450,23 @@ def uncovered_deviations(user, *, location_id: int | None = None) -> QuerySet[De
     queryset = unanswered(Deviation.objects.filter(status=DeviationStatus.OPEN))
     if location_id:
         queryset = queryset.filter(location_id=location_id)
-    return (
-        scope_queryset(user, queryset)
+    # The deviations alone, to count and to choose the first (`first_deviations` joins those).
+    return scope_queryset(user, queryset).order_by(*DEVIATION_ORDER)
+
+
+DEVIATION_ORDER = ("detected_at", "pk")
+
+
+def first_deviations(deviations: QuerySet[Deviation], count: int) -> list[Deviation]:
+    """The first `count` of `deviations` (`uncovered_deviations`), with what a row shows. They
+    are chosen among the deviations alone and only they are joined: joined first, every open
+    deviation (12,000 at 500 locations) met five tables before the sort kept ten. The
+    observations are fetched for those rows too. Two queries."""
+    return list(
+        Deviation.objects.filter(pk__in=deviations.values("pk")[:count])
         .select_related("standard", "location", "team__location", "employee__user")
-        # Fetched for the rows shown only: joined, every open deviation met the observation table
-        # (a million rows) before the sort kept ten.
         .prefetch_related("observation")
-        .order_by("detected_at", "pk")
+        .order_by(*DEVIATION_ORDER)
     )
 
 

@@ -93,7 +93,7 @@ def inbox(request):
             "rows": rows,
             "page_ids": ",".join(str(row["consequence"].pk) for row in rows),
             "bulk_limit": BULK_LIMIT,
-            "uncovered": list(uncovered[:UNCOVERED_SHOWN]),
+            "uncovered": selectors.first_deviations(uncovered, UNCOVERED_SHOWN),
             "uncovered_count": uncovered.count(),
             "query": _query_without(request, "page", "format"),
             "filter_query": _query_without(request, "page", "format"),
