@@ -365,12 +365,26 @@ class Scorecard(models.Model):
     period_start = models.DateField()
     grain = models.CharField(max_length=20, choices=Grain.choices)
     grain_key = models.CharField(max_length=60, help_text="e.g. 'location=3' or 'location=3|standard=7'.")
-    location = models.ForeignKey(Location, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
-    employee = models.ForeignKey(Employee, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
-    standard = models.ForeignKey(Standard, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    # No database constraint behind these references: a scorecard is derived data that only the
+    # rollup writes, with ids taken from observations and feedback, whose own references hold; the
+    # deferred check of five constraints per row was a third of a first rollup's time. Deleting a
+    # location, team, employee, standard or touchpoint through Django still deletes its scorecards
+    # (CASCADE); one left by a deletion in SQL has no evidence, and the nightly full rebuild
+    # deletes it.
+    location = models.ForeignKey(
+        Location, on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_constraint=False
+    )
+    team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_constraint=False
+    )
+    employee = models.ForeignKey(
+        Employee, on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_constraint=False
+    )
+    standard = models.ForeignKey(
+        Standard, on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_constraint=False
+    )
     touchpoint = models.ForeignKey(
-        Touchpoint, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+        Touchpoint, on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_constraint=False
     )
     observations = models.PositiveIntegerField(default=0)
     passed = models.PositiveIntegerField(default=0)

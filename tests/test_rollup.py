@@ -612,6 +612,30 @@ def test_a_scorecard_left_without_evidence_is_deleted_with_its_links_to_conseque
     connection.check_constraints()  # PostgreSQL checks its deferred foreign keys only at commit
 
 
+def test_deleting_a_touchpoint_through_django_deletes_its_scorecards(org):
+    """Scorecards refer to what they describe without a database constraint (models.Scorecard):
+    Django's CASCADE still removes them, and the full rebuild then finds nothing to change."""
+    location, standard = org["locations"][0], org["standards"][0]
+    touchpoint = factories.TouchpointFactory()
+    factories.ObservationFactory(location=location, standard=standard, observed_at=SPRING)
+    gone = factories.ObservationFactory(
+        location=location, standard=standard, touchpoint=touchpoint, observed_at=SPRING
+    )
+    age_evidence()
+    scorecards_rollup(full=True)
+    assert Scorecard.objects.filter(touchpoint=touchpoint).count() == 4  # day, week, month, quarter
+
+    gone.delete()  # observations protect what they refer to: the evidence goes first
+    touchpoint.delete()
+
+    assert not Scorecard.objects.filter(grain="touchpoint").exists()
+    connection.check_constraints()
+    result = scorecards_rollup(full=True)
+    # The org, location, standard and location × standard cards of the 4 periods lost a row.
+    assert (result.rows_written, result.rows_deleted) == (4 * 4, 0)
+    assert Scorecard.objects.get(period_kind="day", grain="org").observations == 1
+
+
 MAY = datetime(2026, 5, 12, 9, tzinfo=UTC)
 
 
