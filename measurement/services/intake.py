@@ -7,7 +7,9 @@ all-or-nothing: if any row is bad, nothing is written and every bad row is repor
 position and field.
 
 Idempotency: a row whose `external_id` is already stored is counted as a duplicate and not
-written again. A failed observation of a non-negotiable standard creates its deviation in
+written again. The standard, location, team, employee and touchpoint an observation refers to
+are checked once per batch, not by foreign-key constraints (ReferenceCheck says what that
+guarantees and to whom). A failed observation of a non-negotiable standard creates its deviation in
 the same transaction.
 """
 
@@ -603,8 +605,9 @@ class ReferenceCheck:
     refers to it. A delete waiting on the intake's lock runs its trigger after the intake's
     commit and sees its rows (READ COMMITTED, Django's default; a REPEATABLE READ deleter would
     not see them, which the constraint's cross-check did). ORM deletes meet on_delete=PROTECT
-    before that, as before. Not covered: TRUNCATE of a referenced table, and SQL that inserts
-    observations without this module. On SQLite there is no trigger (one naming the observation
+    before that, as before. Not covered: TRUNCATE of a referenced table, and observations
+    written without this module (raw SQL, or the ORM's own `Observation.objects.create()` as the
+    test factories use it with objects they have just made); the admin cannot add observations. On SQLite there is no trigger (one naming the observation
     table would break Django's table rebuilds in later migrations); there every write
     transaction takes the database lock first (BEGIN IMMEDIATE), so the check here and an ORM
     delete in a transaction cannot interleave.
