@@ -20,7 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from drf_spectacular.utils import (
     OpenApiResponse,
     PolymorphicProxySerializer,
@@ -31,8 +31,15 @@ from rest_framework import exceptions, mixins, permissions, serializers, status,
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
-from organization.models import Location, Role
-from organization.scope import location_queryset_for, role_of, scope_queryset
+from organization.models import Employee, Location, Role, Team
+from organization.scope import (
+    employee_of,
+    location_queryset_for,
+    managed_location_ids,
+    managed_team_ids,
+    role_of,
+    scope_queryset,
+)
 from servicedesk.pagination import Keyset
 
 from .filters import EvaluationFilter, FeedbackFilter, ObservationFilter, ScorecardFilter
@@ -766,3 +773,25 @@ class ScorecardViewSet(ScopedReadViewSet):
 
     def base_queryset(self):
         return Scorecard.objects.select_related("location", "team", "employee", "standard", "touchpoint")
+
+    def get_queryset(self):
+        """The scope, and for a manager the same scope again on the scorecard's own columns.
+
+        The scope reaches team and employee rows through their team's or employee's location, a
+        join tested on every row the backward index walk passes (48,000 rows for a page of one
+        location's at a million observations). Beside it, the ids of the manager's locations, of
+        the teams and employees there, of their own teams and of themselves, read off the row
+        alone (hashed subqueries, no extra round trip), so the join is only made for the rows
+        kept. A superset of the scope: the scope still decides what is seen."""
+        scorecards = super().get_queryset()
+        user = self.request.user
+        if role_of(user) != Role.MANAGER:
+            return scorecards
+        locations = managed_location_ids(user)
+        return scorecards.filter(
+            Q(location__in=locations)
+            | Q(team__in=Team.objects.filter(location__in=locations).values("pk"))
+            | Q(team__in=managed_team_ids(user))
+            | Q(employee__in=Employee.objects.filter(location__in=locations).values("pk"))
+            | Q(employee=employee_of(user).pk)
+        )

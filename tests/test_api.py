@@ -21,6 +21,7 @@ from rest_framework.test import APIClient
 from measurement import filters
 from measurement.models import Deviation, Evaluation, Feedback, Observation, Scorecard
 from measurement.services.intake import MAX_BATCH
+from organization.scope import scope_queryset
 from standards.models import Comparator, MeasureKind, Status
 from tests import factories
 from tests.test_settings import start_django
@@ -577,6 +578,58 @@ def test_a_managers_token_never_sees_another_location(manager, location_a, locat
     assert client.get(url(f"{kind}-detail", pk=theirs.pk)).status_code == 404
     # Filtering by the other location's code does not reveal it either.
     assert client.get(url(f"{kind}-list"), {"location": "BBB-01"}).json()["results"] == []
+
+
+def test_a_managers_scorecards_are_their_scope_in_key_order(manager, location_a, location_b, settings):
+    """The API reads a manager's scorecards off the row's own columns as well as through the
+    scope: the same rows in the same order, over keyset pages, and the same 404s."""
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "PAGE_SIZE": 2}
+    # given: the manager works at B but manages A, and also one team at B
+    own = manager.employee
+    own.location = location_b
+    own.save()
+    team_a = factories.TeamFactory(location=location_a)
+    team_b = factories.TeamFactory(location=location_b)
+    managed_b = factories.TeamFactory(location=location_b)
+    managed_b.managers.add(manager)
+    colleague_a = factories.EmployeeFactory(location=location_a)
+    colleague_b = factories.EmployeeFactory(location=location_b, team=managed_b)
+
+    def card(grain, link):
+        # team and employee rows carry no location, as the rollup writes them
+        fields = {"location": None, grain: link}
+        return factories.ScorecardFactory(grain=grain, grain_key=f"{grain}={link.pk}", **fields).pk
+
+    month = timezone.localdate().replace(day=1)
+    visible = {
+        card("location", location_a),
+        card("team", team_a),
+        card("team", managed_b),
+        card("employee", colleague_a),
+        card("employee", own),
+    }
+    hidden = {
+        card("location", location_b),
+        card("team", team_b),
+        card("employee", colleague_b),
+    }
+    # a second period, so that the key order spans kinds and dates
+    factories.ScorecardFactory(location=location_a, period_kind="week", period_start=month)
+    expected = list(
+        scope_queryset(manager, Scorecard.objects.all())
+        .order_by("-period_kind", "-period_start", "-grain", "-grain_key")
+        .values_list("pk", flat=True)
+    )
+    assert visible < set(expected) and not hidden & set(expected)
+    client = client_for(manager)
+
+    # when
+    pages = _walk(client, url("scorecard-list"))
+
+    # then
+    assert [pk for ids, _ in pages for pk in ids] == expected
+    assert all(client.get(url("scorecard-detail", pk=pk)).status_code == 200 for pk in visible)
+    assert all(client.get(url("scorecard-detail", pk=pk)).status_code == 404 for pk in hidden)
 
 
 @pytest.mark.parametrize("kind", ["observation", "evaluation", "feedback", "scorecard"])
