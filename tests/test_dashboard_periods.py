@@ -233,6 +233,62 @@ def test_the_table_orders_locations_by_need_and_names_thin_evidence(client, admi
     assert "too little evidence" in thin_row and "Not met" not in thin_row and "Met" not in thin_row
 
 
+def test_the_rolling_employee_table_is_ranked_on_sums_and_pages_built_alike(
+    client, admin, location_a, greet, monkeypatch
+):
+    """The employees' rolling table is ranked before any scorecard is built: each page, and the
+    CSV, holds the rows the built-and-sorted table would, with the same figures and names."""
+    monkeypatch.setattr("measurement.views.TABLE_PAGE_SIZE", 2)
+    last = SECOND - timedelta(days=1)
+    people = [
+        factories.EmployeeFactory(location=location_a, user=factories.UserFactory(username=name, **names))
+        for name, names in [
+            ("weak", {"first_name": "Wendy", "last_name": "Weak"}),
+            ("strong", {"first_name": "Sam", "last_name": "Strong"}),
+            ("thin", {"first_name": "Tom", "last_name": "Thin"}),
+            ("twin-b", {"first_name": "Bea", "last_name": "Twin"}),
+            ("twin-a", {"first_name": "Ada", "last_name": "Twin"}),
+            ("nameless", {"first_name": "", "last_name": ""}),
+        ]
+    ]
+    for person, days, fail_every in zip(people, (20, 20, 3, 10, 10, 8), (2, 50, 2, 4, 4, 3), strict=True):
+        observe_daily(
+            location=location_a, standard=greet, last=last, days=days, fail_every=fail_every, employee=person
+        )
+    scorecards_rollup(full=True)
+    stand_clock_on(monkeypatch, SECOND)
+    period = RollingPeriod.ending(SECOND)
+    built = selectors.rolling_rows(Scorecard.objects.filter(grain=Grain.EMPLOYEE), period)
+    selectors.load_subjects(built)
+    expected_rows = [
+        (row.employee_id, str(row.employee), row.observations, row.passed, row.pass_rate_low, row.target_rate)
+        for row in sorted(built, key=selectors.need_key)
+    ]
+    client.force_login(admin)
+
+    shown = []
+    for number in (1, 2, 3):
+        page = client.get(SCORECARDS, {"grain": "employee", "page": number}).context["page"]
+        shown += [
+            (
+                row.employee_id,
+                str(row.employee),
+                row.observations,
+                row.passed,
+                row.pass_rate_low,
+                row.target_rate,
+            )
+            for row in page.object_list
+        ]
+        assert all(row.rolling_period == period for row in page.object_list)
+    export = client.get(SCORECARDS, {"grain": "employee", "format": "csv"})
+    csv = b"".join(export.streaming_content).decode().splitlines()[1:]
+
+    assert len(expected_rows) == 6 and shown == expected_rows
+    assert any(name.startswith("nameless (") for _, name, *_ in expected_rows)
+    assert [line.split(",")[4] for line in csv] == [name for _, name, *_ in expected_rows]
+
+
 def test_calendar_tables_are_ordered_by_need_too(client, admin, three_locations):
     client.force_login(admin)
     rows = list(

@@ -108,7 +108,14 @@ def rolling_scorecards(scorecards: QuerySet[Scorecard], period: RollingPeriod) -
     """The scorecards of `period` for the subjects in `scorecards` (already narrowed to a scope
     and grains by the caller), one per grain key, as unsaved `Scorecard` instances carrying the
     same fields as stored ones (period_kind "rolling", period_start the first day). One query."""
-    rows = (
+    return [scorecard_from_sums(row, period) for row in rolling_sums(scorecards, period)]
+
+
+def rolling_sums(scorecards: QuerySet[Scorecard], period: RollingPeriod, **carried) -> list[dict]:
+    """The sums behind `rolling_scorecards`, one plain dict per grain key, for callers that rank
+    many rows and build scorecards (`scorecard_from_sums`) only for those they show; `carried`
+    aggregates ride along in the same query. One query."""
+    return list(
         scorecards.filter(day_rows(period))
         .order_by()
         .values(*GROUP_COLUMNS)
@@ -120,12 +127,24 @@ def rolling_scorecards(scorecards: QuerySet[Scorecard], period: RollingPeriod) -
             sum_target=Sum(F("target_rate") * Cast("observations", FloatField())),
             sum_value=Sum(F("mean_value") * Cast("values_n", FloatField())),
             computed=Max("computed_at"),
+            **carried,
         )
     )
-    return [_scorecard_from_sums(row, period) for row in rows]
 
 
-def _scorecard_from_sums(row: dict, period: RollingPeriod) -> Scorecard:
+def observations_from_sums(row: dict) -> int:
+    """The observations of a `rolling_sums` row, as its scorecard holds them."""
+    return row["sum_observations"] or 0
+
+
+def pass_rate_low_from_sums(row: dict) -> float | None:
+    """The lower bound of a `rolling_sums` row's pass-rate interval, as its scorecard holds it."""
+    n = observations_from_sums(row)
+    return stats.wilson_interval(row["sum_passed"] or 0, n)[0] if n else None
+
+
+def scorecard_from_sums(row: dict, period: RollingPeriod) -> Scorecard:
+    """The unsaved scorecard of one `rolling_sums` row."""
     counts = {
         column: row[f"sum_{column}"] or Scorecard._meta.get_field(column).get_default()
         for column in COUNT_COLUMNS
