@@ -143,7 +143,7 @@ def _synchronise_sql(tz: ZoneInfo, now: datetime, window: CountableWindow, param
     with the stored ones (a join, not a probe per row); statistics computed for the new and changed
     scorecards only, which are inserted or updated. Returns (written, unchanged, ids of the stale
     scorecards, the periods recomputed as two arrays)."""
-    computed = " UNION ALL ".join(_kind_sums_sql(kind, None, params) for kind in PERIOD_KINDS)
+    computed = " UNION ALL ".join(_kind_sums_sql(kind, params) for kind in PERIOD_KINDS)
     table = Scorecard._meta.db_table
     # The computed sums are read once, by the join: streamed into it, not stored (millions of rows).
     # So the periods come from the org day rows (every day with evidence has one), and the count of
@@ -200,7 +200,7 @@ def _day_deltas_sql(
     return f"""
         WITH observation_days AS MATERIALIZED ({_observation_days_sql(days, tz, window, params)}),
         answer_days AS MATERIALIZED ({_feedback_days_sql(days, tz, window, params)}),
-        computed AS MATERIALIZED ({_kind_sums_sql(PeriodKind.DAY, days, params)}),
+        computed AS MATERIALIZED ({_kind_sums_sql(PeriodKind.DAY, params)}),
         changes AS MATERIALIZED ({_changes_sql("computed", stored_days)}),
         {_writes_sql("changes", "days", now, params)},
         -- What the changed days add to (or take from) each coarser period, per grain.
@@ -295,22 +295,13 @@ def _statistics_sql(params: Params, alias: str) -> str:
     return ", ".join(f"{expression} AS {column}" for column, expression in values.items())
 
 
-def _kind_sums_sql(kind: str, starts: set[date] | None, params: Params) -> str:
-    """The sums of one period kind (only `starts`, unless None), every grain, as the key and
-    additive columns of the scorecard table: observation and feedback sums of the day aggregates
-    joined. Days are the day aggregates as they are; other kinds their sums."""
-    if kind == PeriodKind.DAY:
-        observations = _days_sql(
-            "observation_days", OBSERVATION_SUMS, OBSERVATION_GRAIN_COLUMNS, starts, params
-        )
-        feedback = _days_sql("answer_days", FEEDBACK_SUMS, FEEDBACK_GRAIN_COLUMNS, starts, params)
-    else:
-        observations = _period_sums_sql(
-            "observation_days", OBSERVATION_SUMS, OBSERVATION_GRAIN_COLUMNS, kind, starts, params
-        )
-        feedback = _period_sums_sql(
-            "answer_days", FEEDBACK_SUMS, FEEDBACK_GRAIN_COLUMNS, kind, starts, params
-        )
+def _kind_sums_sql(kind: str, params: Params) -> str:
+    """The sums of one period kind for every day the day aggregates hold (those the run asked
+    for), every grain, as the key and additive columns of the scorecard table: observation and
+    feedback sums of the day aggregates joined. Days are the day aggregates as they are; other
+    kinds their sums."""
+    observations = _period_sums_sql("observation_days", OBSERVATION_SUMS, OBSERVATION_GRAIN_COLUMNS, kind)
+    feedback = _period_sums_sql("answer_days", FEEDBACK_SUMS, FEEDBACK_GRAIN_COLUMNS, kind)
     either = {
         column: f"COALESCE(o.{column}, f.{column})"
         for column in ("period_start", "grain", "grain_key", *FEEDBACK_GRAIN_COLUMNS)
@@ -346,34 +337,18 @@ FEEDBACK_SUMS = dict.fromkeys(
 )
 
 
-def _period_sums_sql(
-    days: str,
-    sums: dict[str, str],
-    columns: tuple[str, ...],
-    kind: str,
-    starts: set[date] | None,
-    params: Params,
-) -> str:
-    """The day aggregates `days` summed into the periods of `kind` (only `starts`, unless None)."""
+def _period_sums_sql(days: str, sums: dict[str, str], columns: tuple[str, ...], kind: str) -> str:
+    """The day aggregates `days` as sums per period of `kind` (a day: the aggregates as they are)."""
     keys = ", ".join(["grain", "grain_key", *columns])
+    if kind == PeriodKind.DAY:
+        totals = ", ".join(f"{name}{cast} AS {name}" for name, cast in sums.items())
+        return f"SELECT day AS period_start, {keys}, {totals} FROM {days}"
     totals = ", ".join(f"sum({name}){cast} AS {name}" for name, cast in sums.items())
     return f"""
         SELECT date_trunc({_text(kind)}, day::timestamp)::date AS period_start, {keys}, {totals}
         FROM {days}
         GROUP BY 1, {keys}
-        HAVING {_wanted_sql(starts, params, "date_trunc(" + _text(kind) + ", day::timestamp)::date")}
     """
-
-
-def _days_sql(
-    days: str, sums: dict[str, str], columns: tuple[str, ...], starts: set[date] | None, params: Params
-) -> str:
-    """The day aggregates `days` of the days `starts` (every day, unless None) as period sums."""
-    keys = ", ".join(["grain", "grain_key", *columns])
-    totals = ", ".join(f"{name}{cast} AS {name}" for name, cast in sums.items())
-    return (
-        f"SELECT day AS period_start, {keys}, {totals} FROM {days} WHERE {_wanted_sql(starts, params, 'day')}"
-    )
 
 
 def _on_days_sql(column: str, days: set[date] | None, tz: ZoneInfo, params: Params) -> str:
@@ -488,11 +463,6 @@ def _window_sql(column: str, kind: str, starts: set[date] | None, tz: ZoneInfo, 
         for low, high in window_ranges(kind, starts, tz)
     ]
     return f"({' OR '.join(ranges)})"
-
-
-def _wanted_sql(starts: set[date] | None, params: Params, column: str = "period_start") -> str:
-    """Keep the periods asked for (the window lets in a day of the neighbouring ones)."""
-    return "TRUE" if starts is None else f"{column} = ANY({params(sorted(starts))})"
 
 
 def _observation_values_sql(params: Params, o: str = "o") -> dict[str, str]:

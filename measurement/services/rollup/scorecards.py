@@ -80,10 +80,6 @@ GRAINS: tuple[GrainSpec, ...] = (
 )
 
 
-# Periods: None stands for "every period" (a full rebuild); otherwise period kind → period starts.
-Periods = dict[str, set[date]] | None
-
-
 @dataclass
 class Outcome:
     """Scorecards written, found unchanged and deleted, and the periods they belong to."""
