@@ -21,6 +21,7 @@ from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
 from measurement.models import Feedback
+from organization.formatting import duration_words
 from organization.models import Employee, Location, Role
 from organization.scope import (
     employee_of,
@@ -76,18 +77,6 @@ def next_due_expression():
         default=Value(None, output_field=DateTimeField()),
         output_field=DateTimeField(),
     )
-
-
-def duration_words(delta: timedelta) -> str:
-    """A length of time as people say it: '25 min', '3 h', '3 h 20 min', '2 days 4 h'."""
-    minutes = max(int(delta.total_seconds() // 60), 0)
-    days, minutes = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(minutes, 60)
-    if days:
-        return f"{days} day{'s' if days != 1 else ''}" + (f" {hours} h" if hours else "")
-    if hours:
-        return f"{hours} h" + (f" {minutes} min" if minutes else "")
-    return f"{max(minutes, 1)} min"
 
 
 @dataclass(frozen=True)

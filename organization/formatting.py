@@ -2,6 +2,7 @@
 
     day(date(2026, 8, 4))                       4 Aug 2026
     day(observed_at, with_time=True)            4 Aug 2026 14:05
+    duration_words(timedelta(hours=3, minutes=20))  3 h 20 min
 
 The same words as the `day` template filter (`{{ value|date:"j M Y" }}`): day without a leading
 zero, short month, year; a datetime is read in the local time zone. CSV exports and the API's
@@ -13,7 +14,7 @@ It lives in `organization`, the lowest app, so that every app may import it.
 from __future__ import annotations
 
 import contextlib
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.utils import dateformat, timezone
 
@@ -37,3 +38,15 @@ def day(value, *, with_time: bool = False) -> str:
     else:
         return DASH
     return dateformat.format(value, f"{DAY_FORMAT} {TIME_FORMAT}" if with_time else DAY_FORMAT)
+
+
+def duration_words(delta: timedelta) -> str:
+    """A length of time as people say it: '25 min', '3 h', '3 h 20 min', '2 days 4 h'."""
+    minutes = max(int(delta.total_seconds() // 60), 0)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days} day{'s' if days != 1 else ''}" + (f" {hours} h" if hours else "")
+    if hours:
+        return f"{hours} h" + (f" {minutes} min" if minutes else "")
+    return f"{max(minutes, 1)} min"

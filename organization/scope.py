@@ -18,6 +18,8 @@ through the team).
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 
@@ -134,3 +136,18 @@ def get_location_for(user, pk):
         return location_queryset_for(user, Location.objects.all()).get(pk=pk)
     except Location.DoesNotExist as exc:
         raise Http404("No location found in your scope.") from exc
+
+
+def location_managers(*, location_ids: set[int]) -> dict[int, list[int]]:
+    """Location id → ids of the users who manage it (active managers), lowest id first."""
+    rows = (
+        Employee.objects.filter(
+            role=Role.MANAGER, active=True, user__is_active=True, managed_locations__in=location_ids
+        )
+        .values_list("managed_locations", "user_id")
+        .order_by("user_id")
+    )
+    managers: dict[int, list[int]] = defaultdict(list)
+    for location_id, user_id in rows:
+        managers[location_id].append(user_id)
+    return dict(managers)

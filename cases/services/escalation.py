@@ -40,8 +40,9 @@ from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
 from organization.formatting import day
-from organization.models import Employee, Role, Team
+from organization.models import Team
 from organization.notifications import NoticeItem, notices_send, serialise_runs
+from organization.scope import location_managers
 
 from ..models import OPEN_STATUSES, Case, CaseEvent, CaseStatus, EventKind
 from ..sla import opening_schedules
@@ -148,20 +149,6 @@ def _team_managers(team_ids: set[int]) -> dict[int, list[int]]:
     found: dict[int, list[int]] = defaultdict(list)
     for team_id, user_id in rows:
         found[team_id].append(user_id)
-    return found
-
-
-def _location_managers(location_ids: set[int]) -> dict[int, list[int]]:
-    rows = (
-        Employee.objects.filter(
-            role=Role.MANAGER, active=True, user__is_active=True, managed_locations__in=location_ids
-        )
-        .values_list("managed_locations", "user_id")
-        .order_by("user_id")
-    )
-    found: dict[int, list[int]] = defaultdict(list)
-    for location_id, user_id in rows:
-        found[location_id].append(user_id)
     return found
 
 
@@ -288,13 +275,13 @@ def cases_escalate(*, now: datetime | None = None) -> EscalationResult:
         if not cases:
             return result
         team_managers = _team_managers({c.team_id for c in cases if c.team_id})
-        location_managers = _location_managers({c.location_id for c in cases})
-        user_ids = {pk for ids in (*team_managers.values(), *location_managers.values()) for pk in ids}
+        managers_by_location = location_managers(location_ids={c.location_id for c in cases})
+        user_ids = {pk for ids in (*team_managers.values(), *managers_by_location.values()) for pk in ids}
         run = _Run(
             now=now,
             users=get_user_model().objects.in_bulk(user_ids),
             team_managers=team_managers,
-            location_managers=location_managers,
+            location_managers=managers_by_location,
             schedules=opening_schedules({c.location_id for c in cases}),
         )
         for case in cases:
