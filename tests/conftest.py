@@ -3,6 +3,9 @@
 `manager` manages location A (where `staff` works); `other_manager` manages location B.
 """
 
+import copy
+import uuid
+
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
@@ -19,6 +22,15 @@ pytest.register_assert_rewrite("tests.assertions")
 def fast_password_hashing(settings):
     # Factories give every user a password; the production hasher would dominate the run time.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def cache_of_its_own(settings):
+    # Counts kept in the cache (the public forms' rate limits) must not carry over from one test
+    # to the next, nor from an earlier run on a shared Redis: each test gets its own key prefix.
+    caches = copy.deepcopy(settings.CACHES)
+    caches["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4().hex[:12]}"
+    settings.CACHES = caches
 
 
 @pytest.fixture(autouse=True)
