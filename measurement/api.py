@@ -13,7 +13,7 @@ locations they may see (`location_queryset_for`); staff accounts get 403.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -392,14 +392,30 @@ def _evaluation_errors(index: int, errors: list[RowError]) -> list[RowError]:
     return list(found.values())
 
 
-def evaluations_record(items: list[Mapping[str, Any]], *, user, scope: PostingScope) -> dict[str, Any]:
+# Records an evaluation sent as a template version with answers (an audit) instead of items:
+# (index, raw, user, scope) → (EvaluationOutcome or None, errors). The audit programme sits on
+# top of measurement, so it hands its recorder in (see audits.api) rather than being imported.
+AuditRecorder = Callable[[int, Mapping[str, Any], Any, "PostingScope"], tuple[Any, list[RowError]]]
+AUDIT_KEYS = ("template", "answers")
+
+
+def is_audit(raw: Mapping[str, Any]) -> bool:
+    """An evaluation sent with a template and answers rather than with items."""
+    return any(key in raw for key in AUDIT_KEYS)
+
+
+def evaluations_record(
+    items: list[Mapping[str, Any]], *, user, scope: PostingScope, audit_recorder: AuditRecorder | None = None
+) -> dict[str, Any]:
     """Record a list of evaluations through `evaluation_record`, all or nothing.
 
     Every evaluation is checked (and the valid ones written) inside one transaction, which is
     rolled back if any of them is bad: IntakeRefused then lists every error. Returns the
-    response payload otherwise.
+    response payload otherwise. An evaluation with `template` and `answers` goes to
+    `audit_recorder`, in the same transaction.
     """
     total = sum(len(item["items"]) for item in items if isinstance(item.get("items"), list))
+    total += sum(len(item["answers"]) for item in items if isinstance(item.get("answers"), list))
     if total > MAX_BATCH:
         raise _too_many(f"evaluation items in {len(items):,} evaluations", total)
     outcomes, errors, seen = [], [], {}
@@ -414,6 +430,12 @@ def evaluations_record(items: list[Mapping[str, Any]], *, user, scope: PostingSc
                 )
             elif external_id:
                 seen[external_id] = index
+            if is_audit(raw):
+                outcome, audit_errors = _audit_record(index, raw, user, scope, audit_recorder, problems)
+                errors.extend(audit_errors)
+                if outcome is not None:
+                    outcomes.append(outcome)
+                continue
             if problems:
                 errors.extend(problems)
                 continue
@@ -442,12 +464,27 @@ def evaluations_record(items: list[Mapping[str, Any]], *, user, scope: PostingSc
     return _evaluations_payload([o.evaluation for o in outcomes], [o.created for o in outcomes])
 
 
+def _audit_record(index, raw, user, scope, audit_recorder, problems):
+    """An audit's evaluation: its own recorder checks the answers; the shared checks (scope,
+    external id) are the same as for items."""
+    problems = [p for p in problems if not p.field.startswith("items")]
+    if audit_recorder is None:
+        return None, [RowError(index, "template", "Audits cannot be recorded here: send items instead.")]
+    if "items" in raw:
+        problems.append(RowError(index, "items", "Send either items or a template with answers, not both."))
+    if problems:
+        return None, problems
+    return audit_recorder(index, raw, user, scope)
+
+
 def _evaluation_shape_errors(index: int, raw: Mapping[str, Any], scope: PostingScope) -> list[RowError]:
     errors = []
     if scope.excludes(raw.get("location")):
         errors.append(scope.error(index, raw.get("location")))
     if len(_text(raw.get("external_id"))) > 100:
         errors.append(RowError(index, "external_id", "At most 100 characters."))
+    if is_audit(raw):
+        return errors  # the answers are the audit recorder's to check
     entries = raw.get("items")
     if not isinstance(entries, list):
         errors.append(RowError(index, "items", "Give the items checked as a list of JSON objects."))
@@ -725,9 +762,13 @@ class EvaluationViewSet(ScopedReadViewSet):
             "location", "team", "employee", "touchpoint"
         ).prefetch_related(Prefetch("observations", queryset=Observation.objects.only("pk", "evaluation_id")))
 
+    audit_recorder: AuditRecorder | None = None  # set where audits are accepted too (audits.api)
+
     def create(self, request, *args, **kwargs):
         items = request_items(request)
-        payload = evaluations_record(items, user=request.user, scope=PostingScope(request.user))
+        payload = evaluations_record(
+            items, user=request.user, scope=PostingScope(request.user), audit_recorder=self.audit_recorder
+        )
         return stored(EvaluationResultSerializer(payload).data)
 
 

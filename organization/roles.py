@@ -19,6 +19,7 @@ PROGRAM_APPS = (
     "training",
     "measurement",
     "consequences",
+    "audits",
 )
 
 # (app label, model) → actions, for the roles below admin. Admins hold every permission of

@@ -25,9 +25,10 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
+from audits.api import AuditEvaluationViewSet, AuditTemplateViewSet, ScheduleViewSet
 from cases.api import CaseViewSet
 from cases.api_measures import CaseMeasuresView
-from measurement.api import EvaluationViewSet, FeedbackViewSet, ObservationViewSet, ScorecardViewSet
+from measurement.api import FeedbackViewSet, ObservationViewSet, ScorecardViewSet
 from organization.api import LocationViewSet
 from servicedesk.login_protection import lockout_response
 from standards.api import StandardViewSet
@@ -37,13 +38,15 @@ app_name = "api"
 
 router = DefaultRouter()
 router.register("observations", ObservationViewSet, basename="observation")
-router.register("evaluations", EvaluationViewSet, basename="evaluation")
+router.register("evaluations", AuditEvaluationViewSet, basename="evaluation")
 router.register("feedback", FeedbackViewSet, basename="feedback")
 router.register("scorecards", ScorecardViewSet, basename="scorecard")
 router.register("standards", StandardViewSet, basename="standard")
 router.register("touchpoints", TouchpointViewSet, basename="touchpoint")
 router.register("locations", LocationViewSet, basename="location")
 router.register("cases", CaseViewSet, basename="case")
+router.register("audit-templates", AuditTemplateViewSet, basename="audit-template")
+router.register("audit-schedules", ScheduleViewSet, basename="audit-schedule")
 
 
 class SchemaView(SpectacularAPIView):

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "measurement",
     "consequences",
     "cases",
+    "audits",
 ]
 
 MIDDLEWARE = [
@@ -262,6 +263,13 @@ STORAGES = {
 }
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "media/"
+# MEDIA_ROOT is served by no URL (whitenoise serves STATIC_ROOT only): audit photos stored there are
+# handed out only by audits.photo_views, to users who may see the audit. Uploads are verified,
+# re-encoded as JPEG without metadata and bounded in size.
+AUDIT_PHOTO_MAX_BYTES = env_int("AUDIT_PHOTO_MAX_BYTES", 8 * 1024 * 1024)
+AUDIT_PHOTO_MAX_PIXELS = env_int("AUDIT_PHOTO_MAX_PIXELS", 40_000_000)  # a 40-megapixel photo at most
+AUDIT_PHOTO_MAX_SIDE = env_int("AUDIT_PHOTO_MAX_SIDE", 2048)
+AUDIT_PHOTOS_PER_ANSWER = env_int("AUDIT_PHOTOS_PER_ANSWER", 5)
 
 # --- Email ----------------------------------------------------------------------------
 EMAIL_BACKEND = env.str(
@@ -446,7 +454,22 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": CASES_ESCALATION_INTERVAL,
         "options": {"expires": CASES_ESCALATION_INTERVAL.total_seconds() * 0.9},
     },
+    # Audits: plan occurrences, open and close them on the clock, remind assignees, alert managers.
+    "audits-plan": {
+        "task": "audits.tasks.plan_audits",
+        "schedule": HOUSEKEEPING_INTERVAL,
+        "options": {"expires": HOUSEKEEPING_INTERVAL.total_seconds() * 0.9},
+    },
 }
+# Audit planning: occurrences are planned this many days ahead, and (after a stopped worker, or
+# for a schedule starting in the past) this many days back; reminders go this many hours before
+# the due time.
+AUDIT_PLAN_AHEAD_DAYS = env_int("AUDIT_PLAN_AHEAD_DAYS", 35)
+AUDIT_PLAN_BACK_DAYS = env_int("AUDIT_PLAN_BACK_DAYS", 7)
+AUDIT_REMINDER_HOURS = env_int("AUDIT_REMINDER_HOURS", 24)
+for _name in ("AUDIT_PLAN_AHEAD_DAYS", "AUDIT_PLAN_BACK_DAYS", "AUDIT_REMINDER_HOURS"):
+    if not 0 <= globals()[_name] <= 366:
+        raise ImproperlyConfigured(f"{_name} must be a whole number from 0 to 366, got {globals()[_name]}")
 
 # --- Measurement -----------------------------------------------------------------------
 # An evaluation passes when its weighted score reaches this mark and no critical item failed.

@@ -19,5 +19,8 @@ urlpatterns = [
     path("cases/follow-up/", include("cases.public_urls")),
     path("cases/", include("cases.urls")),
     path("improvements/", include("gap_analysis.public_urls")),
+    path("audits/programme/", include("audits.programme_urls")),
+    path("audits/photos/", include("audits.photo_urls")),
+    path("audits/", include("audits.urls")),
     path("api/", include("servicedesk.api_urls")),
 ]

@@ -1,7 +1,8 @@
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
+from audits.access import is_external_evaluator
 from measurement.selectors import common as measurement_common
 from organization.access import MANAGERS, role_required
 from organization.models import Role
@@ -18,7 +19,8 @@ ATTENTION_PAGE_SIZE = 25
 
 @login_required
 def home(request):
-    """Each role lands on its own page: admins and managers on the program, staff on their own."""
+    """Each role lands on its own page: admins and managers on the program, staff on their own,
+    external evaluators on their audits."""
     role = role_of(request.user)
     employee = employee_of(request.user)
     context = {"employee": employee}
@@ -32,6 +34,9 @@ def home(request):
         context["to_acknowledge"] = standards_to_acknowledge(employee)
         context["training"] = training_status_for(Assignment.objects.filter(employee=employee))
         return render(request, "home/staff.html", context)
+    if is_external_evaluator(request.user):
+        # A mystery shopper or outside auditor has one thing to do here: the audits assigned to them.
+        return redirect("audits:mine")
     return render(request, "home/no_profile.html", context, status=403)
 
 

@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from audits.models import Answer, Audit, Occurrence, Photo
 from cases.models import Case, CaseEvent, CaseOrigin
 from cases.services.core import case_open
 from consequences.models import Consequence
@@ -165,7 +166,7 @@ class Page:
     expect: dict[str, str | int]  # role → status, LOGIN, REDIRECT or DONE
     url: Callable[[World], str] | None = None  # default: reverse(name)
     method: str = "get"
-    data: dict = field(default_factory=dict)
+    data: dict | Callable[[World], dict] = field(default_factory=dict)  # a callable gets the world
     side: str = ""  # A or B: where the object the page is about sits
     via: str = ""  # the query parameter naming that object, if not the path
 
@@ -177,6 +178,9 @@ class Page:
 
     def path(self, world: World) -> str:
         return self.url(world) if self.url else reverse(self.name)
+
+    def body(self, world: World) -> dict:
+        return self.data(world) if callable(self.data) else self.data
 
 
 def url(name: str, *args: Callable[[World], object], query: Callable[[World], dict] | None = None):
@@ -488,6 +492,159 @@ POSTS += [
 POST_ONLY |= {"cases:reply", "cases:resolve"}
 
 
+# The audit programme (audits/): at each side, planned audits assigned to the side's staff member,
+# who started one (a draft with a photo) and submitted another. Staff see what is assigned to them
+# and what they did, managers their locations' audits, admins every one; only the auditor changes
+# a draft (anyone else in scope is refused with 403, outside scope 404).
+@pytest.fixture(autouse=True)
+def private_media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def _audits_at(world: World, side: str) -> dict:
+    from io import BytesIO
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    from audits.services.photos import photo_attach
+    from audits.services.submission import answer_save, audit_start, audit_submit
+    from tests.audit_factories import OccurrenceFactory, ScheduleFactory, template_from
+
+    here = world[side]
+    if getattr(here, "audits", None):
+        return here.audits
+    template = template_from(
+        [
+            {
+                "title": "Floor",
+                "questions": [
+                    {"key": "clean", "kind": "yes_no"},
+                    {"key": "shelf", "kind": "photo", "required": False},
+                ],
+            }
+        ],
+        title=f"Store visit at {side}",
+    )
+    schedule = ScheduleFactory(template=template, location=here.location)
+    todo, started, done = (
+        OccurrenceFactory(
+            schedule=schedule, assigned_employee=here.employee, assignee_key=f"e{here.employee.pk}-{n}"
+        )
+        for n in range(3)
+    )
+    user = here.employee.user
+    draft = audit_start(started, user)
+    answer_save(draft, template.q["clean"].pk, value="yes")
+    image = BytesIO()
+    Image.new("RGB", (8, 8), (0, 90, 0)).save(image, "PNG")
+    photo = photo_attach(draft, template.q["shelf"], SimpleUploadedFile("shelf.png", image.getvalue()), user)
+    submitted = audit_start(done, user)
+    answer_save(submitted, template.q["clean"].pk, value="yes")
+    assert audit_submit(submitted, user=user).ok
+    here.audits = {
+        "occurrence": todo,
+        "draft": draft,
+        "photo": photo,
+        "submitted": submitted,
+        "template": template,
+    }
+    return here.audits
+
+
+def _audit_of(side: str, key: str) -> Callable[[World], object]:
+    return lambda world: _audits_at(world, side)[key].pk
+
+
+def auditor_at(side: str, *, ok: str | int = DONE, others: str | int = 403) -> dict[str, str | int]:
+    """A change to the draft at `side`: its auditor (the side's staff member) gets `ok`; everyone
+    else who may see it gets `others`; outside scope 404."""
+    return {
+        "anonymous": LOGIN,
+        "staff": ok if side == A else 404,
+        "manager": others if side == A else 404,
+        "other_manager": others if side == B else 404,
+        "admin": others,
+    }
+
+
+PAGES += [
+    Page("audits:mine", signed_in()),
+    Page("audit_programme:overview", managers()),
+    *(
+        Page(name, case_seen_at(side), url=url(name, _audit_of(side, key)), side=side)
+        for name, key in (
+            ("audits:audit", "draft"),
+            ("audits:detail", "submitted"),
+            ("audit_photos:file", "photo"),
+        )
+        for side in (A, B)
+    ),
+]
+POSTS += [
+    *(
+        Page(
+            "audits:start",
+            case_seen_at(side, ok=DONE),
+            url=url("audits:start", _audit_of(side, "occurrence")),
+            method="post",
+            side=side,
+        )
+        for side in (A, B)
+    ),
+    *(
+        Page(
+            "audits:answer",
+            auditor_at(side),
+            url=url("audits:answer", _audit_of(side, "draft")),
+            method="post",
+            data=lambda world, side=side: {
+                "question": _audits_at(world, side)["template"].q["clean"].pk,
+                "value": "no",
+            },
+            side=side,
+        )
+        for side in (A, B)
+    ),
+    # Anyone but the auditor is sent back to the form with a message; nothing is submitted.
+    *(
+        Page(
+            "audits:submit",
+            auditor_at(side, others=REDIRECT),
+            url=url("audits:submit", _audit_of(side, "draft")),
+            method="post",
+            side=side,
+        )
+        for side in (A, B)
+    ),
+    # No file sent: the auditor gets the upload's 400 naming the field, which only they reach.
+    *(
+        Page(
+            "audit_photos:upload",
+            auditor_at(side, ok=400),
+            url=lambda world, side=side: reverse(
+                "audit_photos:upload",
+                args=[_audits_at(world, side)["draft"].pk, _audits_at(world, side)["template"].q["shelf"].pk],
+            ),
+            method="post",
+            side=side,
+        )
+        for side in (A, B)
+    ),
+    *(
+        Page(
+            "audit_photos:delete",
+            auditor_at(side),
+            url=url("audit_photos:delete", _audit_of(side, "photo")),
+            method="post",
+            side=side,
+        )
+        for side in (A, B)
+    ),
+]
+POST_ONLY |= {"audits:start", "audits:answer", "audits:submit", "audit_photos:upload", "audit_photos:delete"}
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -525,6 +682,10 @@ WRITABLE = (
     Feedback,
     Case,
     CaseEvent,
+    Occurrence,
+    Audit,
+    Answer,
+    Photo,
 )
 
 
@@ -587,7 +748,7 @@ def test_post_access_and_refusals_change_nothing(client, request, world, row, ro
     _sign_in(client, request, role)
     path = row.path(world)
     before = _state()
-    response = client.post(path, row.data)
+    response = client.post(path, row.body(world))
     expected = row.expect[role]
     _check(response, expected, path)
     if expected in (LOGIN, 403, 404):
@@ -659,7 +820,8 @@ def test_no_page_shows_another_locations_records(client, request, world, role, o
         if response.status_code != 200:
             assert response.status_code == 404, f"{path}: {response.status_code}"
             continue
-        body = response.content.decode()
+        content = b"".join(response.streaming_content) if response.streaming else response.content
+        body = content.decode(errors="replace")  # a photo is bytes: it names nothing
         leaks += [f"{path} shows {marker!r}" for marker in markers if marker in body]
         seen |= {marker for marker in own if marker in body}
     assert not leaks
@@ -694,5 +856,98 @@ NO_PROFILE_CRASHES: set[str] = set()  # none left: employee_required refuses the
 def test_a_superuser_without_an_employee_profile_never_gets_a_server_error(client, world, row):
     client.raise_request_exception = False
     client.force_login(factories.UserFactory(username="root", is_superuser=True, is_staff=True))
-    response = getattr(client, row.method)(row.path(world), row.data)
+    response = getattr(client, row.method)(row.path(world), row.body(world))
     assert response.status_code < 500, f"{row.id}: {response.status_code}"
+
+
+# --------------------------------------------------------------------------- the external evaluator
+
+# An external evaluator (a mystery shopper from another firm) has no employee profile: they see
+# the public pages, their own account and the audits assigned to them, and nothing else. Every
+# other page refuses them (403, or 404 for an object), and the home page sends them to their audits.
+EVALUATOR_ALLOWED = {
+    "home": REDIRECT,
+    "audits:mine": 200,
+    "password_change": 200,
+    "password_change_done": 200,
+}
+REFUSED = "refused"  # 403 or 404
+
+
+def evaluator_expects(row: Page) -> str | int:
+    if row.name in EVALUATOR_ALLOWED and row.method == "get":
+        return EVALUATOR_ALLOWED[row.name]
+    everyone = set(row.expect.values())
+    if row.expect["anonymous"] != LOGIN or len(everyone) == 1:  # public, or the same for all
+        return row.expect["anonymous"]
+    return REFUSED
+
+
+@pytest.fixture
+def evaluator(db):
+    """A shopper with one mystery shop of their own, at a third location (so any page showing
+    A's or B's records to them would be a leak)."""
+    from tests.audit_factories import (
+        ExternalEvaluatorFactory,
+        OccurrenceFactory,
+        ScheduleFactory,
+        template_from,
+    )
+
+    profile = ExternalEvaluatorFactory(user__username="shopper", user__first_name="Morgan")
+    template = template_from(
+        [{"title": "Visit", "questions": [{"key": "greet", "kind": "yes_no"}]}], title="Shopper's visit"
+    )
+    location = factories.LocationFactory(code="CCC-01", name="Gamma Lane")
+    schedule = ScheduleFactory(template=template, location=location)
+    schedule.assigned_evaluators.add(profile)
+    profile.own = {"occurrence": OccurrenceFactory(schedule=schedule), "template": template}
+    return profile
+
+
+@pytest.mark.parametrize("row", PAGES + POSTS, ids=lambda row: row.id)
+def test_an_external_evaluator_reaches_only_their_own_audits(client, world, evaluator, row):
+    client.force_login(evaluator.user)
+    path = row.path(world)
+    before = _state()
+    response = getattr(client, row.method)(path, row.body(world))
+    expected = evaluator_expects(row)
+    if expected == REFUSED:
+        assert response.status_code in (403, 404), f"{row.id}: {response.status_code}, expected a refusal"
+        assert _state() == before, f"{row.id} was refused but changed data"
+    else:
+        _check(response, expected, path)
+    if row.name == "home":
+        assert response.url == reverse("audits:mine")
+
+
+def test_an_external_evaluator_does_their_audit_and_sees_nothing_of_the_locations(client, world, evaluator):
+    occurrence, template = evaluator.own["occurrence"], evaluator.own["template"]
+    client.force_login(evaluator.user)
+    mine = client.get(reverse("audits:mine")).content.decode()
+    assert "Shopper&#x27;s visit" in mine or "Shopper's visit" in mine
+    started = client.post(reverse("audits:start", args=[occurrence.pk]))
+    audit = Audit.objects.get(occurrence=occurrence)
+    assert started.status_code == 302 and audit.auditor == evaluator.user
+    form = client.get(reverse("audits:audit", args=[audit.pk]))
+    assert form.status_code == 200
+    answered = client.post(
+        reverse("audits:answer", args=[audit.pk]), {"question": template.q["greet"].pk, "value": "yes"}
+    )
+    assert answered.status_code == 200
+    assert client.post(reverse("audits:submit", args=[audit.pk])).status_code == 302
+    detail = client.get(reverse("audits:detail", args=[audit.pk]))
+    assert detail.status_code == 200
+    pages = [mine, form.content.decode(), detail.content.decode()]
+    leaks = [
+        marker for side in (A, B) for marker in _markers(world, side) for body in pages if marker in body
+    ]
+    assert not leaks
+    # Someone else's audit of the same kind at A stays out of reach.
+    others = _audits_at(world, A)
+    for name, key in (
+        ("audits:audit", "draft"),
+        ("audits:detail", "submitted"),
+        ("audit_photos:file", "photo"),
+    ):
+        assert client.get(reverse(name, args=[others[key].pk])).status_code == 404

@@ -117,6 +117,7 @@ def test_every_beat_entry_is_covered_here(settings):
         "consequences.tasks.notify_overdue_consequences",
         "consequences.tasks.evaluate_sla_rules",
         "cases.tasks.escalate_cases",
+        "audits.tasks.plan_audits",
     }
     assert {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()} <= covered
 
@@ -251,6 +252,41 @@ def test_case_escalation_run_again_escalates_nothing_more(mailoutbox):
     assert escalate_cases.delay().get()["escalated"] == 1
     assert escalate_cases.delay().get()["escalated"] == 0
     assert CaseEvent.objects.filter(case=case, kind=EventKind.ESCALATED).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_audit_planning_run_again_plans_misses_and_alerts_nothing_more(mailoutbox):
+    from audits.models import Frequency, Occurrence, OccurrenceStatus
+    from audits.tasks import plan_audits
+    from organization.models import Role
+    from tests.audit_factories import ScheduleFactory, template_from
+
+    location = factories.LocationFactory()
+    manager = factories.EmployeeFactory(location=location, role=Role.MANAGER)
+    manager.managed_locations.add(location)
+    template = template_from([{"title": "Welcome", "questions": [{"key": "greet", "kind": "yes_no"}]}])
+    today = timezone.localdate()
+    # Three past days, each due a minute after it opened: all missed, one alert for the manager.
+    ScheduleFactory(
+        template=template,
+        location=location,
+        frequency=Frequency.DAILY,
+        starts_on=today - timedelta(days=4),
+        ends_on=today - timedelta(days=2),
+        opens_at="00:00",
+        due_after_days=0,
+        due_time="00:01",
+    )
+
+    first = plan_audits.delay().get()
+    emails = len(mailoutbox)
+    again = plan_audits.delay().get()
+
+    assert first["planned"] == 3 and first["missed"] == 3 and emails >= 1
+    assert again["planned"] == again["opened"] == again["missed"] == 0
+    assert again["missed_alerts"]["emails"] == again["reminders"]["emails"] == 0
+    assert len(mailoutbox) == emails
+    assert Occurrence.objects.filter(status=OccurrenceStatus.MISSED).count() == 3
 
 
 @pytest.mark.django_db(transaction=True)

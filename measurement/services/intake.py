@@ -900,6 +900,7 @@ def evaluation_record(
     external_id: str | None = None,
     evaluator=None,
     lookups: Lookups | None = None,
+    result: tuple[Decimal, bool, bool] | None = None,
 ) -> EvaluationOutcome:
     """Record a mystery shop, QA review or audit and its items (observations) in one transaction.
 
@@ -907,7 +908,9 @@ def evaluation_record(
     `weight` (default: the standard's) and `critical`. The evaluation's location, team,
     employee, touchpoint, source and time apply to every item. Errors name the item
     (row = item number, from 1) or the evaluation (row 0); nothing is saved then. Pass
-    `lookups` when recording many evaluations, to load the reference data once.
+    `lookups` when recording many evaluations, to load the reference data once. An audit done
+    from a template passes its own `result` (score, critical failed, passed; see
+    `audits.services.scoring`): its sections, N/A answers and option points make its score.
     """
     head = _RowChecker(0)
     given = head.screen(
@@ -992,6 +995,7 @@ def evaluation_record(
             evaluator=evaluator,
             comment=comment,
             external_id=external_id,
+            result=result,
         )
     except ReferenceVanished:
         # Deleted since the lookups were loaded: check it again against the data as it is now.
@@ -1006,14 +1010,17 @@ def evaluation_record(
             comment=comment,
             external_id=external_id,
             evaluator=evaluator,
+            result=result,
         )
     return EvaluationOutcome(evaluation, True, [])
 
 
-def _evaluation_store(observations: list[dict], lookups: Lookups, *, evaluator, **fields) -> Evaluation:
+def _evaluation_store(
+    observations: list[dict], lookups: Lookups, *, evaluator, result=None, **fields
+) -> Evaluation:
     """Store a checked evaluation and its items in one transaction; ReferenceVanished if a row
     they refer to was deleted since `lookups` were loaded (then nothing is stored)."""
-    score, critical_failed, passed = evaluation_score(observations)
+    score, critical_failed, passed = result or evaluation_score(observations)
     first = observations[0]
     with transaction.atomic():
         evaluation = Evaluation.objects.create(

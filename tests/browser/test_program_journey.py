@@ -190,6 +190,7 @@ def evaluation_item(page: Page, code: str):
 
 
 def manager_records_evaluation(page: Page, screenshot) -> None:
+    main_nav(page).get_by_role("button", name="Audits").click()
     main_nav(page).get_by_role("link", name="Record evaluation").click()
     expect(page.get_by_label("Location")).to_have_value(re.compile(r"\d+"))  # the only one in scope
     page.get_by_label("Touchpoint").select_option(label="Front counter")
