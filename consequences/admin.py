@@ -47,6 +47,7 @@ class RuleAdmin(admin.ModelAdmin):
         "consecutive_periods",
         "min_observations",
         "breaches_at_least",
+        "missed_at_least",
         "standard",
         "active",
     )
@@ -76,6 +77,16 @@ class RuleAdmin(admin.ModelAdmin):
                 "description": "A rule on SLA breaches counts the cases of one person (the owner) or one "
                 "location that missed a deadline in one period of the period kind above; the standard, "
                 "consecutive periods and minimum observations do not apply to it.",
+            },
+        ),
+        (
+            "Planned audits (missed)",
+            {
+                "fields": ("missed_at_least",),
+                "description": "A rule on missed audits counts the planned audits of one location due in "
+                "one period of the period kind above that were not done by their closing time (for "
+                "example 2 in a quarter); the standard, consecutive periods and minimum observations do "
+                "not apply to it.",
             },
         ),
         ("Then", {"fields": ("action", "due_within_days")}),

@@ -14,14 +14,28 @@ def evaluate_after_rollup(sender, periods=None, full: bool = False, **kwargs) ->
     evaluate_rules.delay_on_commit(periods=pairs)
 
 
+def evaluate_after_audits_missed(sender, **kwargs) -> None:
+    """Receiver of `audits.signals.audits_missed`: judge the missed-audit rules now, rather than
+    at the next rollup."""
+    from .models import Condition, Rule
+    from .tasks import evaluate_rules
+
+    if Rule.objects.filter(active=True, condition=Condition.AUDITS_MISSED).exists():
+        evaluate_rules.delay_on_commit(conditions=[Condition.AUDITS_MISSED])
+
+
 class ConsequencesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "consequences"
     verbose_name = "Consequences"
 
     def ready(self) -> None:
-        # measurement (a lower layer) announces rollups with a signal; this app listens, so that
-        # measurement never imports consequences.
+        # measurement and audits (a lower layer) announce rollups and missed audits with signals;
+        # this app listens, so that they never import consequences.
+        from audits.signals import audits_missed
         from measurement.signals import scorecards_rolled_up
 
         scorecards_rolled_up.connect(evaluate_after_rollup, dispatch_uid="consequences.evaluate_after_rollup")
+        audits_missed.connect(
+            evaluate_after_audits_missed, dispatch_uid="consequences.evaluate_after_audits_missed"
+        )

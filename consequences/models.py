@@ -22,6 +22,7 @@ class Condition(models.TextChoices):
     DEVIATION = "deviation", "Any deviation of a non-negotiable standard"
     TRAINING_LAPSE = "training_lapse", "Pass rate below target while training on the standard has expired"
     SLA_BREACHED = "sla_breached", "Customer cases breached their SLA N times in a period"
+    AUDITS_MISSED = "audits_missed", "Planned audits missed N times in a period"
 
 
 class Polarity(models.TextChoices):
@@ -44,6 +45,7 @@ ALLOWED_ACTIONS = {
     Condition.DEVIATION: {Action.CORRECTIVE_ACTION},
     Condition.TRAINING_LAPSE: {Action.REMEDIAL_TRAINING},
     Condition.SLA_BREACHED: {Action.COACHING, Action.CORRECTIVE_ACTION},
+    Condition.AUDITS_MISSED: {Action.COACHING, Action.CORRECTIVE_ACTION},
 }
 # Whose cases an SLA-breach rule counts: one person's (the owner's) or one location's.
 SLA_SUBJECTS = {SubjectKind.EMPLOYEE, SubjectKind.LOCATION}
@@ -85,6 +87,15 @@ class Rule(models.Model):
         "a deadline (acknowledgement or resolution) within one period of the rule's period kind "
         "(1–1,000). Leave empty for every other condition.",
     )
+    missed_at_least = models.PositiveSmallIntegerField(
+        "missed audits at least",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(1000)],
+        help_text="For “Planned audits missed”: how many of the location's planned audits due within one "
+        "period of the rule's period kind must have been missed (1–1,000), e.g. 2 in a quarter. Leave "
+        "empty for every other condition.",
+    )
     due_within_days = models.PositiveIntegerField(
         default=14,
         # Due dates are counted from today: a bound keeps them inside the calendar.
@@ -115,6 +126,11 @@ class Rule(models.Model):
                     condition=Condition.SLA_BREACHED,
                     action__in=[Action.COACHING, Action.CORRECTIVE_ACTION],
                     subject_kind__in=["employee", "location"],
+                )
+                | Q(
+                    condition=Condition.AUDITS_MISSED,
+                    action__in=[Action.COACHING, Action.CORRECTIVE_ACTION],
+                    subject_kind="location",
                 ),
                 name="rule_action_fits_condition",
             ),
@@ -126,6 +142,15 @@ class Rule(models.Model):
                 )
                 | (~Q(condition=Condition.SLA_BREACHED) & Q(breaches_at_least__isnull=True)),
                 name="rule_breaches_only_for_sla_rules",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    condition=Condition.AUDITS_MISSED,
+                    missed_at_least__isnull=False,
+                    missed_at_least__gte=1,
+                )
+                | (~Q(condition=Condition.AUDITS_MISSED) & Q(missed_at_least__isnull=True)),
+                name="rule_missed_only_for_audit_rules",
             ),
             models.CheckConstraint(
                 condition=Q(subject_kind__in=SubjectKind.values), name="rule_subject_kind_valid"
@@ -157,6 +182,15 @@ class Rule(models.Model):
                 errors["breaches_at_least"] = "Say how many SLA breaches in a period lead to the consequence."
         elif self.breaches_at_least is not None:
             errors["breaches_at_least"] = "Only the SLA-breach condition counts breaches: leave this empty."
+        if self.condition == Condition.AUDITS_MISSED:
+            if self.subject_kind and self.subject_kind != SubjectKind.LOCATION:
+                errors["subject_kind"] = "Audits are planned for a location: choose Location."
+            if self.missed_at_least is None:
+                errors["missed_at_least"] = "Say how many missed audits in a period lead to the consequence."
+        elif self.missed_at_least is not None:
+            errors["missed_at_least"] = (
+                "Only the missed-audits condition counts missed audits: leave this empty."
+            )
         if errors:
             raise ValidationError(errors)
 

@@ -45,6 +45,7 @@ from django.db.models import (
 from django.http import Http404
 from django.utils import timezone
 
+from audits.selectors import missed_in
 from cases.measures import missed_acknowledgement, missed_resolution
 from cases.models import Case as CustomerCase
 from measurement.models import Deviation, DeviationStatus, Grain, Scorecard
@@ -52,7 +53,13 @@ from measurement.selectors import period_label, scorecard_subject
 from measurement.services.rollup import period_start
 from measurement.templatetags.servicedesk_format import percent_n
 from organization.models import Employee, Location, Role, Team
-from organization.scope import employee_of, get_in_scope, location_queryset_for, role_of, scope_queryset
+from organization.scope import (
+    employee_of,
+    get_in_scope,
+    location_queryset_for,
+    role_of,
+    scope_queryset,
+)
 from training.models import Assignment, Course
 from training.selectors import AssignmentStatus, TrainingStatus, training_status_for
 
@@ -169,21 +176,6 @@ def expired_training(
         if status.status == TrainingStatus.EXPIRED:
             expired[status.assignment.employee_id].append(status)
     return dict(expired)
-
-
-def location_managers(*, location_ids: set[int]) -> dict[int, list[int]]:
-    """Location id → ids of the users who manage it (active managers), lowest id first."""
-    rows = (
-        Employee.objects.filter(
-            role=Role.MANAGER, active=True, user__is_active=True, managed_locations__in=location_ids
-        )
-        .values_list("managed_locations", "user_id")
-        .order_by("user_id")
-    )
-    managers: dict[int, list[int]] = defaultdict(list)
-    for location_id, user_id in rows:
-        managers[location_id].append(user_id)
-    return dict(managers)
 
 
 def team_managers(*, team_ids: set[int]) -> dict[int, list[int]]:
@@ -651,3 +643,13 @@ def sla_breaches(*, subject_kind: str, start: datetime, end: datetime, now: date
         cases = cases.filter(owner__active=True)
     rows = cases.order_by(column, "breached_at", "pk").values_list("pk", column, "breached_at", "deadline")
     return [Breach(pk, subject, at, deadline) for pk, subject, at, deadline in rows]
+
+
+def audits_missed(*, start: date, end: date) -> list[tuple[int, str, datetime]]:
+    """(location id, template title, due time) of each planned audit due in [start, end) (local
+    days) that was missed, at active locations, in due order: one query."""
+    return list(
+        missed_in(location_ids=Location.objects.filter(active=True).values("pk"), start=start, end=end)
+        .order_by("location_id", "due_at", "pk")
+        .values_list("location_id", "schedule__template__title", "due_at")
+    )

@@ -29,6 +29,12 @@ active rule proposes consequences:
   on every evaluation (breaches come from the clock, not from a rollup) and on their own beat
   entry (``consequences.tasks.evaluate_sla_rules``), so they are judged even when no rollup runs.
 
+- *audits missed* → coaching or corrective action for a location: at least ``missed_at_least`` of
+  its planned audits due within one period of the rule's kind were missed (not done by their
+  closing time) — the running period and the one before are judged, as for SLA breaches; the notes
+  name each audit and its due date. These rules run on every evaluation and whenever the audit
+  planner marks an audit missed (`audits.signals.audits_missed`).
+
 Owner: the first (lowest user id) active manager of the subject's location, else of its team, else
 none — then whoever approves it becomes its owner.
 
@@ -54,11 +60,11 @@ from django.utils.dateparse import parse_date
 
 from measurement.models import Deviation, DeviationStatus, Grain, PeriodKind, Scorecard
 from measurement.selectors.common import period_bounds
-from measurement.services.rollup import period_start
+from measurement.services.rollup import period_end, period_start
 from organization.formatting import day
 from organization.models import Employee, Location, Role, Team
 from organization.notifications import NoticeItem, notices_send
-from organization.scope import role_of, scope_queryset
+from organization.scope import location_managers, role_of, scope_queryset
 from organization.validators import earliest_timestamp, latest_timestamp
 from training.models import Assignment
 
@@ -77,6 +83,9 @@ PERIOD_NOUN = {
 
 
 # --------------------------------------------------------------------------- the engine
+
+# Conditions whose evidence does not come from a rollup: every evaluation judges them.
+CLOCK_CONDITIONS = (Condition.DEVIATION, Condition.SLA_BREACHED, Condition.AUDITS_MISSED)
 
 
 @dataclass
@@ -131,7 +140,7 @@ def _is_affected(rule: Rule, touched: dict[str, set[date]] | None, today: date) 
     begun and the window has moved. The nightly full rebuild evaluates every rule, which catches a
     window that moved while no evidence came in.
     """
-    if touched is None or rule.condition in (Condition.DEVIATION, Condition.SLA_BREACHED):
+    if touched is None or rule.condition in CLOCK_CONDITIONS:
         return True
     window = selectors.closed_periods(kind=rule.period_kind, count=rule.consecutive_periods, today=today)
     return any(start >= window[-1] for start in touched.get(rule.period_kind, ()))
@@ -196,6 +205,8 @@ def _proposals(rule: Rule, today: date, now: datetime) -> list[Proposal]:
         return _deviation_proposals(rule)
     if rule.condition == Condition.SLA_BREACHED:
         return _sla_proposals(rule, today, now)
+    if rule.condition == Condition.AUDITS_MISSED:
+        return _missed_audit_proposals(rule, today)
     if rule.condition == Condition.SUSTAINED_PERFORMANCE:
         return _run_proposals(rule, today, met=True)
     if rule.condition == Condition.REPEATED_SHORTFALL:
@@ -335,10 +346,8 @@ def _sla_proposals(rule: Rule, today: date, now: datetime) -> list[Proposal]:
     """A proposal per subject and period (the running one and the one before) with at least
     ``breaches_at_least`` cases that breached their SLA in it (module docstring)."""
     kind = rule.period_kind
-    current = period_start(kind, today)
-    previous = period_start(kind, current - timedelta(days=1))
-    start, _ = period_bounds(kind, previous)
-    _, end = period_bounds(kind, current)
+    previous, following = _judged_periods(kind, today)
+    start, end = period_bounds(kind, previous)[0], period_bounds(kind, following)[0]
     found: dict[tuple[date, int], list[selectors.Breach]] = {}
     for breach in selectors.sla_breaches(subject_kind=rule.subject_kind, start=start, end=end, now=now):
         started = period_start(kind, timezone.localtime(breach.at).date())
@@ -370,10 +379,54 @@ def _sla_proposals(rule: Rule, today: date, now: datetime) -> list[Proposal]:
     return proposals
 
 
+def _judged_periods(kind: str, today: date) -> tuple[date, date]:
+    """The start of the period before the running one, and the end of the running one: the span
+    clock-driven rules judge (module docstring)."""
+    current = period_start(kind, today)
+    previous = period_start(kind, current - timedelta(days=1))
+    return previous, period_end(kind, current)
+
+
+def _missed_audit_proposals(rule: Rule, today: date) -> list[Proposal]:
+    """A proposal per location and period (the running one and the one before) with at least
+    ``missed_at_least`` planned audits due in it that were missed (module docstring)."""
+    kind = rule.period_kind
+    start, end = _judged_periods(kind, today)
+    found: dict[tuple[date, int], list[tuple[str, datetime]]] = {}
+    for location_id, title, due_at in selectors.audits_missed(start=start, end=end):
+        started = period_start(kind, timezone.localtime(due_at).date())
+        found.setdefault((started, location_id), []).append((title, due_at))
+    enough = {key: missed for key, missed in found.items() if len(missed) >= rule.missed_at_least}
+    locations = _subjects(SubjectKind.LOCATION, {location_id for _, location_id in enough})
+    proposals = []
+    for (started, location_id), missed in sorted(enough.items()):
+        location = locations.get(location_id)
+        if location is None:  # gone since the read
+            continue
+        n = len(missed)
+        proposals.append(
+            Proposal(
+                key=f"rule={rule.pk}|{SubjectKind.LOCATION}={location_id}|{kind}={started.isoformat()}",
+                subject_kind=SubjectKind.LOCATION,
+                period_kind=kind,
+                period_start=started,
+                summary=(
+                    f"{rule.get_action_display()}: {n} planned {'audit' if n == 1 else 'audits'} "
+                    f"at {location} missed in {period_label(kind, started)}"
+                )[:SUMMARY_LENGTH],
+                notes="Missed: "
+                + ", ".join(f"{title} (due {day(due_at, with_time=True)})" for title, due_at in missed)
+                + ".",
+                location=location,
+            )
+        )
+    return proposals
+
+
 def _owners(proposals: list[Proposal]) -> dict[str, int | None]:
     """Dedupe key → owner user id: a manager of the subject's location, else of its team, else none;
     never the employee the consequence is about (a manager is not their own judge)."""
-    by_location = selectors.location_managers(location_ids={p.location.pk for p in proposals})
+    by_location = location_managers(location_ids={p.location.pk for p in proposals})
     by_team = selectors.team_managers(team_ids={p.team.pk for p in proposals if p.team})
     owners = {}
     for p in proposals:
@@ -690,7 +743,7 @@ def consequences_overdue_notify(*, today: date | None = None) -> dict[str, int]:
     today = today or timezone.localdate()
     overdue = list(selectors.overdue_consequences(today=today))
     unowned = {c.location_id for c in overdue if not (c.owner_id and c.owner.is_active)}
-    managers = selectors.location_managers(location_ids=unowned)
+    managers = location_managers(location_ids=unowned)
     users = get_user_model().objects.in_bulk({pk for ids in managers.values() for pk in ids})
     batches: dict = {}
     for c in overdue:

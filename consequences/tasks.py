@@ -10,10 +10,11 @@ from .services import consequences_overdue_notify, rules_evaluate
 # and a rerun creates only what is still missing (one consequence per dedupe key), so running twice
 # is harmless. ignore_result: nobody waits for it, and enqueuing it then needs only the broker.
 @shared_task(acks_late=True, ignore_result=True)
-def evaluate_rules(periods: list | None = None) -> dict:
+def evaluate_rules(periods: list | None = None, conditions: list | None = None) -> dict:
     """Evaluate the consequence rules: after a rollup for the periods it recomputed
-    (``[[kind, "YYYY-MM-DD"], ...]``), or every rule when `periods` is None (the nightly run)."""
-    return rules_evaluate(periods=periods)
+    (``[[kind, "YYYY-MM-DD"], ...]``), or every rule when `periods` is None (the nightly run);
+    `conditions` limits the run to rules of those conditions."""
+    return rules_evaluate(periods=periods, conditions=conditions)
 
 
 # Redelivered, it sends nothing twice: notices are recorded in the run's transaction, emails leave

@@ -15,10 +15,12 @@ rolling period (`measurement.selectors.rolling`) and linked to exactly the evide
 - (locations) open customer cases past a running SLA deadline, and new cases not yet acknowledged,
   each linked to the cases queue of that location (`cases.measures.open_breached`, the queue's
   ``breached=1``).
+- (locations) planned audits missed in the last 90 days, and open ones past their due time, each
+  linked to the audit programme of that location (`audits.selectors.missed_and_overdue_by_location`).
 
 A subject with fewer than settings.MIN_EVIDENCE observations in the period is never called weak
 or strong on its pass rate: it is shown as "too little evidence". Each kind of figure is one
-aggregate query grouped by subject, so a board costs the same number of queries (nine) whatever
+aggregate query grouped by subject, so a board costs the same number of queries (ten) whatever
 the number of subjects or of evidence rows.
 """
 
@@ -36,6 +38,7 @@ from django.http import Http404
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 
+from audits.selectors import MISSED_LOOKBACK_DAYS, missed_and_overdue_by_location
 from cases.measures import open_breached, queue_url
 from cases.models import OPEN_STATUSES, Case, CaseStatus
 from consequences.models import Consequence, ConsequenceStatus, Polarity, has_corrective_action
@@ -327,7 +330,7 @@ def attention_board(
     """The subjects of `kind` in the user's scope (optionally of one location or team, already
     checked to be in scope), ranked by need, over the rolling period ending `today`.
 
-    Queries: eight at most, whatever the number of subjects or of evidence (one per kind of
+    Queries: nine at most, whatever the number of subjects or of evidence (one per kind of
     figure); the subjects are narrowed by a subquery, so no query grows with their number."""
     period = RollingPeriod.ending(today)
     weeks = last_complete_weeks(today)
@@ -374,7 +377,10 @@ def attention_board(
     _judge_actions(kind, chosen, subjects, today)
     _judge_people(kind, column, ids, by_pk, today)
     _judge_consequences(kind, column, ids, by_pk)
-    case_rows = _judge_cases(user, ids, by_pk) if kind == LOCATION else []
+    case_rows = []
+    if kind == LOCATION:
+        case_rows = _judge_cases(user, ids, by_pk)
+        _judge_audits(ids, by_pk)
 
     subjects.sort(key=Subject.rank_key)
     return Board(
@@ -624,6 +630,26 @@ def _judge_cases(user, ids: QuerySet, by_pk: dict[int, Subject]) -> list[dict]:
                 )
             )
     return rows
+
+
+def _judge_audits(ids: QuerySet, by_pk: dict[int, Subject]) -> None:
+    """Planned audits missed lately (a warning: the location went unchecked) and open ones past
+    their due time, per location, linked to that location's audit programme."""
+    for row in missed_and_overdue_by_location(ids, now=timezone.now()):
+        subject = by_pk.get(row["location_id"])
+        if subject is None:  # a subject added between two of the reads
+            continue
+        url = _url("audit_programme:overview", {"location": str(subject.pk)})
+        if row["missed"]:
+            subject.reasons.append(
+                Reason(
+                    f"{_counted(row['missed'], 'planned audit')} missed in the last {MISSED_LOOKBACK_DAYS} days",
+                    url,
+                    WARNING,
+                )
+            )
+        if row["overdue"]:
+            subject.reasons.append(Reason(f"{_counted(row['overdue'], 'audit')} overdue", url))
 
 
 # --------------------------------------------------------------------------- the page's filters

@@ -17,6 +17,7 @@ from django.db.models import Count, Exists, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from audits.selectors import DEFAULT_MONTHS, on_time_in_scope
 from cases.measures import open_breached, queue_url
 from cases.models import OPEN_STATUSES, Case, CaseStatus
 from consequences.models import Consequence, ConsequenceStatus, has_corrective_action
@@ -119,6 +120,10 @@ def program_figures(user, *, period: RollingPeriod | None = None) -> list[Figure
 
     in_period = measured_in(user, period)
     window = ObservationFilter(date_from=period.start, date_to=period.last)
+
+    # Planned audits over the programme page's default months, as it shows them.
+    audits = on_time_in_scope(user, today=today, now=timezone.now())
+    programme = reverse("audit_programme:overview")
 
     # Rows the rollup cannot count (organisation-wide: they may belong to any location).
     quarantined = QuarantinedRow.objects.count()
@@ -224,6 +229,20 @@ def program_figures(user, *, period: RollingPeriod | None = None) -> list[Figure
                         )
                     ]
                     if quarantined
+                    else []
+                ),
+                *(
+                    [
+                        Detail(
+                            f"Planned audits: {audits.rate_words}, last {DEFAULT_MONTHS} months", programme
+                        ),
+                        Detail(
+                            f"{counted(audits.missed, 'audit')} missed, {audits.overdue} overdue",
+                            programme,
+                            warn=bool(audits.missed or audits.overdue),
+                        ),
+                    ]
+                    if audits.planned
                     else []
                 ),
             ],

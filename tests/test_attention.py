@@ -261,6 +261,41 @@ def test_open_cases_past_their_sla_and_new_ones_are_reasons_linked_to_the_queue(
     assert body.count("case-card--breached") == 2
 
 
+def _planned_audit(location, *, due, status):
+    from tests.audit_factories import OccurrenceFactory, ScheduleFactory
+
+    return OccurrenceFactory(
+        schedule=ScheduleFactory(location=location),
+        opens_at=due - timedelta(days=2),
+        due_at=due,
+        closes_at=due + timedelta(days=1) if status == "open" else due,
+        status=status,
+    )
+
+
+def test_missed_and_overdue_audits_are_reasons_linked_to_the_locations_programme(
+    client, manager, location_a, location_b
+):
+    from servicedesk.attention import WARNING
+
+    now = timezone.now()
+    _planned_audit(location_a, due=now - timedelta(days=10), status="missed")
+    _planned_audit(location_a, due=now - timedelta(days=40), status="missed")
+    _planned_audit(location_a, due=now - timedelta(days=120), status="missed")  # too long ago
+    _planned_audit(location_a, due=now - timedelta(hours=3), status="open")  # due, not done yet
+    _planned_audit(location_a, due=now + timedelta(days=2), status="open")  # not due yet
+    _planned_audit(location_b, due=now - timedelta(days=10), status="missed")  # another manager's
+
+    reasons = {reason.text: reason for reason in subject_of(board(manager), location_a.pk).reasons}
+
+    missed = reasons["2 planned audits missed in the last 90 days"]
+    assert missed.severity == WARNING
+    assert missed.url == f"/audits/programme/?location={location_a.pk}"
+    assert reasons["1 audit overdue"].url == missed.url
+    client.force_login(manager)
+    assert client.get(missed.url).status_code == 200
+
+
 def test_a_breached_case_ranks_its_location_first(admin, location_a, location_b):
     factories.ConsequenceFactory(location=location_a)  # a notice
     _breached_case(location_b)  # serious
@@ -373,6 +408,7 @@ def _location_with_everything(standard, admin_user):
     factories.AssignmentFactory(employee=person, due_on=date.today() - timedelta(days=2))
     _breached_case(location)
     factories.CaseFactory(location=location)
+    _planned_audit(location, due=timezone.now() - timedelta(days=3), status="missed")
     return location
 
 
@@ -382,8 +418,9 @@ def _queries(client, url, params=None) -> int:
     return len(context.captured_queries)
 
 
-# One more than the program's reads: the customer cases per location (shared by the list and the card).
-HOME_QUERIES = 22
+# One more than the program's reads: the customer cases per location (shared by the list and the card);
+# the planned audits add one to the list (per location) and one to the program's measurement card.
+HOME_QUERIES = 24
 
 
 @pytest.mark.parametrize("role", ["manager", "admin"])

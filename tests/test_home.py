@@ -111,10 +111,13 @@ def test_home_query_count_does_not_grow_with_data(
 ):
     factories.ObservationFactory.create_batch(30, location=location_a)
     # Customer cases too: the attention list counts them per location in one query, which the
-    # cases card reuses.
+    # cases card reuses; and planned audits, counted per location and once for the program.
     factories.CaseFactory.create_batch(5, location=location_a)
+    from tests.audit_factories import OccurrenceFactory, ScheduleFactory
+
+    OccurrenceFactory(schedule=ScheduleFactory(location=location_a))
     client.force_login(manager)
-    with django_assert_max_num_queries(22):
+    with django_assert_max_num_queries(24):
         assert client.get(home_url).status_code == 200
 
 
@@ -191,6 +194,44 @@ def test_measurement_counts_the_standards_observed_this_month_in_scope(manager, 
     measurement = _figures(manager)["Measurement"]
     assert measurement.value == "1 of 2"
     assert _details(measurement) == ["100% passed (n = 1)"]
+
+
+def test_measurement_tells_the_planned_audits_on_time_rate_and_what_was_missed(
+    client, manager, location_a, location_b
+):
+    from tests.audit_factories import OccurrenceFactory, ScheduleFactory
+
+    now = timezone.now()
+    here, there = ScheduleFactory(location=location_a), ScheduleFactory(location=location_b)
+    for day, status in enumerate(["done", "done", "done", "late", "missed"], start=1):
+        due = now - timedelta(days=day)
+        OccurrenceFactory(
+            schedule=here,
+            scheduled_for=due.date(),
+            opens_at=due - timedelta(days=1),
+            due_at=due,
+            closes_at=due,
+            status=status,
+            completed_at=due if status in ("done", "late") else None,
+        )
+    OccurrenceFactory(
+        schedule=there,
+        opens_at=now - timedelta(days=2),
+        due_at=now - timedelta(days=1),
+        closes_at=now - timedelta(days=1),
+        status="missed",
+    )
+
+    measurement = _figures(manager)["Measurement"]
+
+    # 3 done on time of 5 closed (3 done, 1 late, 1 missed) = 60%; the other location's not counted
+    assert _details(measurement)[-2:] == [
+        "Planned audits: 60% on time (n = 5), last 6 months",
+        "1 audit missed, 0 overdue",
+    ]
+    assert measurement.details[-1].warn
+    client.force_login(manager)
+    assert client.get(measurement.details[-1].url).status_code == 200
 
 
 def test_gap_and_consequence_cards_show_what_is_overdue(manager, location_a, location_b):

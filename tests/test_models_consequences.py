@@ -34,15 +34,22 @@ ALLOWED_PAIRS = {
     (Condition.TRAINING_LAPSE, Action.REMEDIAL_TRAINING),
     (Condition.SLA_BREACHED, Action.COACHING),
     (Condition.SLA_BREACHED, Action.CORRECTIVE_ACTION),
+    (Condition.AUDITS_MISSED, Action.COACHING),
+    (Condition.AUDITS_MISSED, Action.CORRECTIVE_ACTION),
 }
 EVERY_PAIR = [(condition, action) for condition in Condition for action in Action]
 
 
 def _rule(condition, action):
-    # An SLA-breach rule says how many breaches it takes; no other rule may.
-    breaches = 2 if condition == Condition.SLA_BREACHED else None
+    # An SLA-breach rule says how many breaches it takes, a missed-audit rule how many missed
+    # audits (of a location); no other rule may.
+    audits = condition == Condition.AUDITS_MISSED
     return factories.RuleFactory.build(
-        subject_kind=SubjectKind.EMPLOYEE, condition=condition, action=action, breaches_at_least=breaches
+        subject_kind=SubjectKind.LOCATION if audits else SubjectKind.EMPLOYEE,
+        condition=condition,
+        action=action,
+        breaches_at_least=2 if condition == Condition.SLA_BREACHED else None,
+        missed_at_least=2 if audits else None,
     )
 
 
@@ -85,6 +92,35 @@ def test_training_lapse_rule_concerns_an_employee(subject_kind):
 @pytest.mark.parametrize("subject_kind", SubjectKind.values)
 def test_other_rules_may_concern_any_subject(subject_kind):
     factories.RuleFactory.build(subject_kind=subject_kind).full_clean()
+
+
+@pytest.mark.parametrize("subject_kind", [SubjectKind.EMPLOYEE, SubjectKind.TEAM])
+def test_missed_audit_rule_concerns_a_location(subject_kind):
+    rule = factories.RuleFactory.build(
+        subject_kind=subject_kind,
+        condition=Condition.AUDITS_MISSED,
+        action=Action.CORRECTIVE_ACTION,
+        missed_at_least=2,
+    )
+
+    assert_invalid(rule, "subject_kind", "Audits are planned for a location: choose Location.")
+    assert_db_rejects(rule, "rule_action_fits_condition")
+
+
+def test_missed_audit_rule_says_how_many_missed_audits():
+    rule = factories.RuleFactory.build(
+        subject_kind=SubjectKind.LOCATION, condition=Condition.AUDITS_MISSED, action=Action.CORRECTIVE_ACTION
+    )
+
+    assert_invalid(rule, "missed_at_least", "Say how many missed audits in a period")
+    assert_db_rejects(rule, "rule_missed_only_for_audit_rules")
+
+
+def test_only_missed_audit_rules_count_missed_audits():
+    rule = factories.RuleFactory.build(missed_at_least=2)
+
+    assert_invalid(rule, "missed_at_least", "Only the missed-audits condition counts missed audits")
+    assert_db_rejects(rule, "rule_missed_only_for_audit_rules")
 
 
 def test_rule_needs_at_least_one_period():
