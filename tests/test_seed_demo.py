@@ -19,8 +19,10 @@ from django.db import connection, models, transaction
 from django.db.models import Count, Max, Min, Q
 from django.http import HttpRequest
 from django.test import override_settings
+from django.urls import reverse
 from django.utils import timezone
 
+from audits.access import is_external_evaluator
 from cases.models import COMPLAINT_ORIGINS, OPEN_STATUSES, Case, CaseEvent, CaseOrigin, CaseStatus, EventKind
 from consequences.models import Action, ConsequenceStatus
 from gap_analysis.models import ActionItem, ActionStatus
@@ -171,7 +173,9 @@ def test_it_builds_the_sizes_asked_for(demo):
 
 
 def test_each_location_gets_its_volume_times_the_options_per_day(demo):
-    observed = dict(Observation.objects.values_list("location__code").annotate(n=Count("pk")))
+    # The audits' own observations come on top, at the audited locations (see the demo audit tests below).
+    evidence = Observation.objects.filter(evaluation__audit__isnull=True)
+    observed = dict(evidence.values_list("location__code").annotate(n=Count("pk")))
     answered = dict(Feedback.objects.values_list("location__code").annotate(n=Count("pk")))
 
     for spec in site_specs(SIZES["locations"]):
@@ -282,6 +286,7 @@ def test_a_second_run_adds_nothing(demo):
 
 def test_another_store_later_adds_only_that_store(demo):
     before = set(Observation.objects.values_list("external_id", "passed"))
+    known = list(Observation.objects.values_list("pk", flat=True))  # audit items have no external id
     added = catalogue.store_spec(SIZES["locations"] + 1)
 
     seed(locations=SIZES["locations"] + 1)
@@ -289,7 +294,7 @@ def test_another_store_later_adds_only_that_store(demo):
     assert Location.objects.count() == SITES + 1
     after = set(Observation.objects.values_list("external_id", "passed"))
     assert after > before
-    new = Observation.objects.exclude(external_id__in=[external_id for external_id, _ in before])
+    new = Observation.objects.exclude(pk__in=known)
     assert set(new.values_list("location__code", flat=True)) == {added.code}
 
 
@@ -356,7 +361,14 @@ def test_demo_logins_can_sign_in_with_their_roles(demo, client):
     assert admin.is_superuser and admin.is_staff and admin.employee.role == Role.ADMIN
     assert manager.role == Role.MANAGER and list(manager.managed_locations.all()) == [first_store]
     assert staff.role == Role.STAFF and staff.location == first_store
-    others = user_model.objects.exclude(username__in=[d.username for d in catalogue.DEMO_LOGINS])
+    shopper = user_model.objects.get(username=catalogue.MYSTERY_SHOPPER.username)
+    assert is_external_evaluator(shopper) and not hasattr(shopper, "employee")
+    with FAST_HASHER:
+        assert client.login(
+            request=HttpRequest(), username=shopper.username, password=catalogue.DEMO_PASSWORD
+        )
+    logins = [d.username for d in (*catalogue.DEMO_LOGINS, catalogue.MYSTERY_SHOPPER)]
+    others = user_model.objects.exclude(username__in=logins)
     assert others.exists() and not any(user.has_usable_password() for user in others)
 
 
@@ -432,7 +444,8 @@ def test_generated_evidence_passes_validation(demo):
 
 
 def test_evaluations_are_scored_from_their_items(demo):
-    evaluations = Evaluation.objects.prefetch_related("observations")
+    # An audit's evaluation is scored by its template's sections and weights (test_the_demo_audits_are_scored_by_their_template below).
+    evaluations = Evaluation.objects.filter(audit__isnull=True).prefetch_related("observations")
 
     assert {e.method for e in evaluations} == {"mystery_shop", "audit", "qa_review"}
     for evaluation in evaluations:
@@ -623,3 +636,89 @@ def test_bad_options_are_refused_with_the_option_named(db, arguments):
         call_command("seed_demo", *arguments, stdout=StringIO())
 
     assert model_counts() == before
+
+
+# --- The audit programme of the demo ---------------------------------------------------------
+
+
+def test_the_demo_plans_three_templates_with_audits_done_late_missed_and_in_progress(demo):
+    from audits.models import Audit, AuditStatus, AuditTemplate, Occurrence, OccurrenceStatus, TemplateStatus
+
+    published = AuditTemplate.objects.filter(status=TemplateStatus.PUBLISHED)
+    assert set(published.values_list("method", flat=True)) == {"mystery_shop", "qa_review", "self_assessment"}
+    # The mystery shop was changed along the way: its audits keep the version they were done with.
+    assert AuditTemplate.objects.filter(status=TemplateStatus.RETIRED).exists()
+    assert Audit.objects.filter(
+        template__status=TemplateStatus.RETIRED, status=AuditStatus.SUBMITTED
+    ).exists()
+    statuses = set(Occurrence.objects.values_list("status", flat=True))
+    assert {
+        OccurrenceStatus.DONE,
+        OccurrenceStatus.LATE,
+        OccurrenceStatus.MISSED,
+        OccurrenceStatus.OPEN,
+    } <= statuses
+    assert Audit.objects.filter(status=AuditStatus.DRAFT).exists()
+    # Each submitted audit's occurrence was done, on time or late; a missed one has no audit.
+    for audit in Audit.objects.filter(status=AuditStatus.SUBMITTED).select_related("occurrence")[:200]:
+        assert audit.occurrence.status in (OccurrenceStatus.DONE, OccurrenceStatus.LATE)
+        assert audit.submitted_at <= audit.occurrence.closes_at
+    assert not Occurrence.objects.filter(status=OccurrenceStatus.MISSED, audit__isnull=False).exists()
+
+
+def test_the_demo_audits_are_scored_by_their_template(demo):
+    from audits.models import Audit, AuditStatus
+    from audits.services.scoring import Form, audit_score
+    from audits.services.submission import given_answers
+
+    audits = Audit.objects.filter(status=AuditStatus.SUBMITTED).select_related("template", "evaluation")
+    assert audits.count() >= 10
+    forms = {}
+    for audit in audits.order_by("pk")[:60]:
+        form = forms.setdefault(audit.template_id, Form.load(audit.template))
+        score = audit_score(form, given_answers(audit))
+        assert audit.evaluation.score == score.score, audit
+        assert audit.evaluation.passed == score.passed, audit
+
+
+def test_the_mystery_shopper_sees_only_their_assigned_visits(demo, client):
+    from audits.access import audits_for, occurrences_for
+    from audits.models import Occurrence
+
+    shopper = get_user_model().objects.get(username=catalogue.MYSTERY_SHOPPER.username)
+    visible = occurrences_for(shopper)
+    assert visible.exists() and visible.count() < Occurrence.objects.count()
+    assert set(visible.values_list("schedule__template__method", flat=True)) == {"mystery_shop"}
+    assert audits_for(shopper).exists() and not audits_for(shopper).exclude(auditor=shopper).exists()
+    client.force_login(shopper)
+    assert client.get(reverse("home")).url == reverse("audits:mine")
+    assert client.get(reverse("measurement:scorecards")).status_code == 403
+
+
+def test_the_missed_audit_rule_proposes_a_corrective_action_wherever_two_were_missed_in_a_quarter(demo):
+    from audits.models import Occurrence, OccurrenceStatus
+    from consequences.models import Condition, Consequence, Rule
+    from consequences.services import rules_evaluate
+    from measurement.services.rollup import period_start
+
+    rule = Rule.objects.get(condition=Condition.AUDITS_MISSED)
+    assert (rule.missed_at_least, rule.period_kind, rule.action) == (2, "quarter", Action.CORRECTIVE_ACTION)
+    rules_evaluate(conditions=[Condition.AUDITS_MISSED], today=UNTIL)
+
+    # Counted here from the occurrences themselves: the quarter of UNTIL and the one before.
+    judged = {
+        period_start("quarter", UNTIL),
+        period_start("quarter", period_start("quarter", UNTIL) - timedelta(days=1)),
+    }
+    counts = {}
+    for location, due in Occurrence.objects.filter(status=OccurrenceStatus.MISSED).values_list(
+        "location__code", "due_at"
+    ):
+        quarter = period_start("quarter", timezone.localtime(due).date())
+        if quarter in judged:
+            counts[(location, quarter)] = counts.get((location, quarter), 0) + 1
+    expected = {key for key, n in counts.items() if n >= 2}
+    actions = Consequence.objects.filter(rule=rule).select_related("location")
+    assert {(action.location.code, action.period_start) for action in actions} == expected
+    for action in actions:
+        assert action.notes.count("(due ") == counts[(action.location.code, action.period_start)]

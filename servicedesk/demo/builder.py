@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from audits.models import Audit, Occurrence, Schedule
 from cases.models import Case, CaseEvent
 from consequences.models import Consequence, Rule
 from gap_analysis.models import ActionItem, Assessment, Rating
@@ -22,6 +23,7 @@ from standards.models import Acknowledgement, Standard
 from touchpoints.models import Touchpoint
 from training.models import Assignment, Completion, Course, Requirement
 
+from .audits import build_audits
 from .casework import build_case_setup, build_cases
 from .context import DemoContext, DemoOptions
 from .organisation import build_organisation
@@ -52,6 +54,9 @@ COUNTED_MODELS = (
     ("Consequences", Consequence),
     ("Cases", Case),
     ("Case events", CaseEvent),
+    ("Audit schedules", Schedule),
+    ("Planned audits", Occurrence),
+    ("Audits", Audit),
 )
 
 STEPS = (
@@ -62,6 +67,7 @@ STEPS = (
     build_rules,
     build_case_setup,  # before the evidence: intake opens cases by the rules as the feedback comes in
     build_evidence,
+    build_audits,  # after the evidence: its scorecards sit beside the audits' own evaluations
     answer_deviations,
     build_gap_analysis,
     build_cases,  # after the gap analysis: resolved cases link to its actions

@@ -175,6 +175,14 @@ DEMO_LOGINS = (
     DemoLogin("staff", "Sam", "Taylor", 1, 3, "staff on the shop floor of the first store"),
 )
 
+# An outside agency's mystery shopper: a login with no employee profile, who sees only the
+# mystery shops assigned to them (audits.access). Site and slot do not apply to them.
+MYSTERY_SHOPPER = DemoLogin(
+    "shopper", "Morgan", "Lee", 0, 0, "mystery shopper of an agency: only the visits assigned to them"
+)
+MYSTERY_SHOPPER_AGENCY = "Clearview Mystery Shopping"
+MYSTERY_SHOPPER_DOMAIN = "clearview.example"
+
 # 40 and 41 names: coprime lengths, so employee i gets a unique (first, last) pair for i < 1640.
 FIRST_NAMES = (
     "Amelia", "Oliver", "Isla", "George", "Ava", "Noah", "Mia", "Arthur", "Ivy", "Leo",
@@ -1123,6 +1131,7 @@ class RuleSpec:
     standard: str = ""
     due_within_days: int = 14
     active: bool = True
+    missed_at_least: int | None = None
 
 
 RULES = (
@@ -1165,6 +1174,12 @@ RULES = (
         "Below target on a standard whose training has expired: retake the course.",
         SubjectKind.EMPLOYEE, Condition.TRAINING_LAPSE, Action.REMEDIAL_TRAINING, consecutive_periods=1,
         min_observations=5, due_within_days=21,
+    ),
+    RuleSpec(
+        "Corrective action after two missed audits in a quarter",
+        "A store that lets two planned audits lapse in a quarter agrees with its area manager how none will be missed again.",
+        SubjectKind.LOCATION, Condition.AUDITS_MISSED, Action.CORRECTIVE_ACTION, period_kind=PeriodKind.QUARTER,
+        consecutive_periods=1, min_observations=0, due_within_days=14, missed_at_least=2,
     ),
     RuleSpec(
         "Weekly recognition for contact centre agents",

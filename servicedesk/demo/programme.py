@@ -282,6 +282,7 @@ def build_rules(demo: DemoContext) -> None:
             min_observations=spec.min_observations,
             standard=demo.standards[spec.standard] if spec.standard else None,
             due_within_days=spec.due_within_days,
+            missed_at_least=spec.missed_at_least,
             active=spec.active,
         )
         created += new

@@ -99,7 +99,7 @@ class Command(BaseCommand):
 
         self.stdout.write("")
         self.stdout.write(f"Demo logins, password “{catalogue.DEMO_PASSWORD}”:")
-        for login in catalogue.DEMO_LOGINS:
+        for login in (*catalogue.DEMO_LOGINS, catalogue.MYSTERY_SHOPPER):
             self.stdout.write(
                 f"  {login.username:<8} {login.first_name} {login.last_name}, {login.description}"
             )
