@@ -203,3 +203,73 @@ def test_a_body_that_is_not_json_is_a_400_naming_item_0(poster, raw):
             [error] = errors
             assert error["field"] == "__all__" and "JSON" in error["message"], error
         assert not Observation.objects.exists()
+
+
+# --- audits through the evaluations endpoint ------------------------------------------------------
+
+AUDIT_FIELDS = [
+    "external_id",
+    "template",
+    "occurrence",
+    "location",
+    "evaluated_at",
+    "team",
+    "comment",
+    "answers",
+]
+ANSWER_FIELDS = ["question", "value", "note", "action"]
+
+
+def audit_bodies(template, valid_answers):
+    """A valid audit (or an evaluation with items) with top-level fields or single answers
+    replaced by any JSON, alone or in a list."""
+
+    def valid() -> dict:
+        return {
+            "template": template.pk,
+            "location": "AAA-01",
+            "evaluated_at": "2026-03-02T10:15:00Z",
+            "answers": [dict(answer) for answer in valid_answers],
+        }
+
+    top = st.builds(lambda name, value: {**valid(), name: value}, st.sampled_from(AUDIT_FIELDS), json_values)
+
+    def with_answer(position, name, value):
+        body = valid()
+        body["answers"][position % len(body["answers"])][name] = value
+        return body
+
+    answer = st.builds(
+        with_answer, st.integers(min_value=0, max_value=20), st.sampled_from(ANSWER_FIELDS), json_values
+    )
+    one = st.one_of(st.builds(valid), top, answer, st.builds(evaluation))
+    return st.one_of(one, st.lists(one, max_size=3))
+
+
+def test_any_audit_body_is_answered_without_a_server_error_and_a_400_names_index_and_field(poster):
+    from tests.test_audit_scoring import store_template
+
+    template = store_template(title="Store visit")
+    values = {"greet": "yes", "wait": "3", "mood": "good", "tidy": "pass", "rate": "5", "clean": "yes"}
+    valid_answers = [{"question": template.q[key].pk, "value": value} for key, value in values.items()]
+    with isolated():  # the unchanged body is stored: the examples cover both outcomes
+        sent = {"template": template.pk, "location": "AAA-01", "evaluated_at": "2026-03-02T10:15:00Z"}
+        assert (
+            poster.post(url("evaluation-list"), {**sent, "answers": valid_answers}, format="json").status_code
+            == 201
+        )
+
+    @PROPERTY_SETTINGS
+    @given(body=audit_bodies(template, valid_answers))
+    def run(body):
+        with isolated():
+            before = stored_counts()
+            response = poster.post(url("evaluation-list"), body, format="json")
+            event(f"answered {response.status_code}")
+            check_answer("evaluation-list", body, response)
+            if response.status_code == 400:
+                assert stored_counts() == before, body
+            else:
+                assert stored_counts()[2] - before[2] == response.json()["created"], (body, response.json())
+
+    run()

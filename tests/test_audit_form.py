@@ -291,3 +291,49 @@ def test_my_audits_has_a_fixed_query_budget(
         response = client.get(reverse("audits:mine"))
     assert response.status_code == 200
     assert "Page 1 of 2" in response.content.decode()
+
+
+def test_any_answer_posted_is_saved_or_refused_with_a_reason_never_a_server_error(client, draft, template):
+    from hypothesis import HealthCheck, given
+    from hypothesis import settings as hypothesis_settings
+    from hypothesis import strategies as st
+
+    from tests.test_api_properties import isolated
+
+    ids = [str(q.pk) for q in template.q.values()]
+    text = st.one_of(
+        st.text(max_size=40),
+        st.sampled_from(["yes", "no", "na", "pass", "fail", "1", "5", "good", "poor", "-1", "1e309", "\x00"]),
+    )
+    fields = st.fixed_dictionaries(
+        {},
+        optional={
+            "question": st.one_of(st.sampled_from(ids), text),
+            "value": text,
+            "note": text,
+            "action": text,
+        },
+    )
+
+    @hypothesis_settings(
+        max_examples=150,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(data=fields)
+    def run(data):
+        with isolated():
+            before = list(Answer.objects.order_by("pk").values_list("question_id", "value", "note", "action"))
+            response = client.post(reverse("audits:answer", args=[draft.pk]), data)
+            assert response.status_code in (200, 400), (data, response.status_code)
+            body = response.json()
+            if response.status_code == 400:
+                assert body.get("error") or body.get("errors"), body
+                after = list(
+                    Answer.objects.order_by("pk").values_list("question_id", "value", "note", "action")
+                )
+                assert after == before, data
+
+    run()
