@@ -219,3 +219,65 @@ def test_cases_with_dates_or_limits_past_the_calendar_do_not_stop_the_escalation
     assert any(f"Case {beyond.pk} left out" in r.getMessage() for r in caplog.records)
     assert not CaseEvent.objects.filter(case=far, kind__in=[EventKind.WARNED, EventKind.ESCALATED]).exists()
     assert general.pk
+
+
+def test_no_stored_audit_schedule_stops_the_audit_planner(location_a):
+    """Whatever a schedule's columns hold (written past the model's checks), the planner plans the
+    good schedule beside it and moves on: every kind of stored value, drawn by Hypothesis."""
+    from datetime import time
+
+    from django.db import IntegrityError, transaction
+    from hypothesis import HealthCheck, given, reject
+    from hypothesis import settings as hypothesis_settings
+    from hypothesis import strategies as st
+
+    from audits.models import Occurrence, Schedule
+    from audits.services.planning import audits_plan_and_notify
+    from tests.audit_factories import AuditTemplateFactory, ScheduleFactory
+    from tests.test_api_properties import isolated
+
+    template = AuditTemplateFactory()
+    good = ScheduleFactory(template=template, location=location_a, frequency="daily")
+    columns = st.fixed_dictionaries(
+        {},
+        optional={
+            "frequency": st.one_of(
+                st.sampled_from(["daily", "weekly", "monthly", "quarterly", "custom"]), st.text(max_size=10)
+            ),
+            "weekdays": st.one_of(st.sampled_from(["MO,WE", "SU", "XX", ",,"]), st.text(max_size=30)),
+            "day_of_month": st.integers(min_value=0, max_value=32767),
+            "rule": st.one_of(
+                st.sampled_from(
+                    ["FREQ=DAILY", "FREQ=SECONDLY", "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", "COUNT=0"]
+                ),
+                st.text(max_size=60),
+            ),
+            "starts_on": st.dates(),
+            "ends_on": st.one_of(st.none(), st.dates()),
+            "opens_at": st.times(),
+            "due_time": st.sampled_from([time(0), time(23, 59, 59), time(1, 30)]),
+            "due_after_days": st.integers(min_value=0, max_value=32767),
+            "late_allowed_days": st.integers(min_value=0, max_value=32767),
+        },
+    )
+
+    @hypothesis_settings(
+        max_examples=120,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(values=columns)
+    def run(values):
+        with isolated():
+            bad = ScheduleFactory(template=template, location=location_a)
+            try:
+                with transaction.atomic():
+                    Schedule.objects.filter(pk=bad.pk).update(**values)
+            except IntegrityError:
+                reject()  # the database's own constraints refuse it: such a row cannot be stored
+            audits_plan_and_notify()  # plans, advances, reminds and alerts: none of it may raise
+            assert Occurrence.objects.filter(schedule=good).exists()
+
+    run()
