@@ -41,7 +41,7 @@ from audits.models import (
     TemplateStatus,
 )
 from audits.services.planning import occurrences_advance, occurrences_plan
-from audits.services.scoring import Form
+from audits.services.scoring import Form, matches
 from audits.services.submission import answer_save, audit_submit
 from audits.services.templates import template_new_version, template_publish
 from standards.models import MeasureKind
@@ -420,10 +420,13 @@ def _answers(demo: DemoContext, form: Form, site_spec, day: date, rng) -> dict[i
     answers: dict[int, dict] = {}
     for question in form.all_questions():
         if question.parent_id is not None:
+            # Asked exactly when the form asks it (`shown`: "failed" and the like count too); the
+            # answer to a free-text follow-up is its text.
             parent = answers.get(question.parent_id)
-            if parent is None or parent["value"] not in question.shown_when:
+            parent_question = form.question(question.parent_id)
+            if parent is None or not matches(form, parent_question, parent["value"], question.shown_when):
                 continue
-            answers[question.pk] = {"value": "", "note": _wait_note(rng)}
+            answers[question.pk] = {"value": _wait_note(rng)}
             continue
         if not question.scored:
             continue
