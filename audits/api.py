@@ -40,7 +40,7 @@ from measurement.services.intake import EvaluationOutcome, RowError
 from organization.api import IdFilter, StrictFilterSet, TextFilter
 from organization.models import Employee, Location, Role, Team
 from organization.scope import role_of, scope_queryset
-from organization.validators import validate_text
+from organization.validators import text_problem, validate_text
 from servicedesk.pagination import Keyset
 from touchpoints.models import Touchpoint
 
@@ -495,6 +495,20 @@ class _Check:
         self.errors.append(RowError(self.index, name, message))
 
 
+HEAD_TEXT_FIELDS = ("external_id", "location", "team", "employee", "touchpoint", "comment", "evaluated_at")
+
+
+def _head_text(check: _Check, raw) -> bool:
+    """Whether the evaluation's own fields are text a database column can hold (no NUL, no lone
+    surrogate); each one that is not is named."""
+    fine = True
+    for name in HEAD_TEXT_FIELDS:
+        if problem := text_problem(_text(raw.get(name))):
+            check.error(name, problem)
+            fine = False
+    return fine
+
+
 def _template(check: _Check, raw) -> AuditTemplate | None:
     pk = _id(raw.get("template"))
     template = AuditTemplate.objects.filter(pk=pk).first() if pk else None
@@ -656,6 +670,8 @@ def audit_evaluation_record(
     `audit_record` scores it from the template and records it through the intake. Errors name the
     field (`answers[i].value`, …) at `index`."""
     check = _Check(index)
+    if not _head_text(check, raw):
+        return None, check.errors  # looked up as sent, such text would stop the database
     template = _template(check, raw)
     references = _references(check, raw)
     evaluated_at = _evaluated_at(check, raw)

@@ -226,7 +226,7 @@ def test_no_stored_audit_schedule_stops_the_audit_planner(location_a):
     good schedule beside it and moves on: every kind of stored value, drawn by Hypothesis."""
     from datetime import time
 
-    from django.db import IntegrityError, transaction
+    from django.db import DataError, IntegrityError, transaction
     from hypothesis import HealthCheck, given, reject
     from hypothesis import settings as hypothesis_settings
     from hypothesis import strategies as st
@@ -275,8 +275,8 @@ def test_no_stored_audit_schedule_stops_the_audit_planner(location_a):
             try:
                 with transaction.atomic():
                     Schedule.objects.filter(pk=bad.pk).update(**values)
-            except IntegrityError:
-                reject()  # the database's own constraints refuse it: such a row cannot be stored
+            except (IntegrityError, DataError, ValueError):
+                reject()  # the database refuses it (a constraint, NUL in text): such a row cannot be stored
             audits_plan_and_notify()  # plans, advances, reminds and alerts: none of it may raise
             assert Occurrence.objects.filter(schedule=good).exists()
 
