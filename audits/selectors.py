@@ -345,11 +345,8 @@ def on_time_in_scope(user, *, today: date, now: datetime) -> Tally:
     return Tally.of(programme_occurrences(user, filters).aggregate(**counts(now)))
 
 
-def missed_in(*, location_ids, start: date, end: date) -> QuerySet[Occurrence]:
-    """Occurrences missed whose due date (local) falls in [start, end), for consequence rules."""
+def missed_in(*, location_ids, start: datetime, end: datetime) -> QuerySet[Occurrence]:
+    """Occurrences missed that were due in [start, end), for consequence rules."""
     return Occurrence.objects.filter(
-        location_id__in=location_ids,
-        status=OccurrenceStatus.MISSED,
-        due_at__gte=local_midnight(start),
-        due_at__lt=local_midnight(end),
+        location_id__in=location_ids, status=OccurrenceStatus.MISSED, due_at__gte=start, due_at__lt=end
     )

@@ -645,9 +645,9 @@ def sla_breaches(*, subject_kind: str, start: datetime, end: datetime, now: date
     return [Breach(pk, subject, at, deadline) for pk, subject, at, deadline in rows]
 
 
-def audits_missed(*, start: date, end: date) -> list[tuple[int, str, datetime]]:
-    """(location id, template title, due time) of each planned audit due in [start, end) (local
-    days) that was missed, at active locations, in due order: one query."""
+def audits_missed(*, start: datetime, end: datetime) -> list[tuple[int, str, datetime]]:
+    """(location id, template title, due time) of each planned audit due in [start, end) that was
+    missed, at active locations, in due order: one query."""
     return list(
         missed_in(location_ids=Location.objects.filter(active=True).values("pk"), start=start, end=end)
         .order_by("location_id", "due_at", "pk")

@@ -60,7 +60,7 @@ from django.utils.dateparse import parse_date
 
 from measurement.models import Deviation, DeviationStatus, Grain, PeriodKind, Scorecard
 from measurement.selectors.common import period_bounds
-from measurement.services.rollup import period_end, period_start
+from measurement.services.rollup import period_start
 from organization.formatting import day
 from organization.models import Employee, Location, Role, Team
 from organization.notifications import NoticeItem, notices_send
@@ -346,8 +346,7 @@ def _sla_proposals(rule: Rule, today: date, now: datetime) -> list[Proposal]:
     """A proposal per subject and period (the running one and the one before) with at least
     ``breaches_at_least`` cases that breached their SLA in it (module docstring)."""
     kind = rule.period_kind
-    previous, following = _judged_periods(kind, today)
-    start, end = period_bounds(kind, previous)[0], period_bounds(kind, following)[0]
+    start, end = _judged_span(kind, today)
     found: dict[tuple[date, int], list[selectors.Breach]] = {}
     for breach in selectors.sla_breaches(subject_kind=rule.subject_kind, start=start, end=end, now=now):
         started = period_start(kind, timezone.localtime(breach.at).date())
@@ -379,19 +378,20 @@ def _sla_proposals(rule: Rule, today: date, now: datetime) -> list[Proposal]:
     return proposals
 
 
-def _judged_periods(kind: str, today: date) -> tuple[date, date]:
-    """The start of the period before the running one, and the end of the running one: the span
-    clock-driven rules judge (module docstring)."""
+def _judged_span(kind: str, today: date) -> tuple[datetime, datetime]:
+    """From the start of the period before the running one to the end of the running one: the
+    span clock-driven rules judge (module docstring)."""
     current = period_start(kind, today)
-    previous = period_start(kind, current - timedelta(days=1))
-    return previous, period_end(kind, current)
+    start, _ = period_bounds(kind, period_start(kind, current - timedelta(days=1)))
+    _, end = period_bounds(kind, current)
+    return start, end
 
 
 def _missed_audit_proposals(rule: Rule, today: date) -> list[Proposal]:
     """A proposal per location and period (the running one and the one before) with at least
     ``missed_at_least`` planned audits due in it that were missed (module docstring)."""
     kind = rule.period_kind
-    start, end = _judged_periods(kind, today)
+    start, end = _judged_span(kind, today)
     found: dict[tuple[date, int], list[tuple[str, datetime]]] = {}
     for location_id, title, due_at in selectors.audits_missed(start=start, end=end):
         started = period_start(kind, timezone.localtime(due_at).date())
