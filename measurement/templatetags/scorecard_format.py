@@ -17,11 +17,12 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 from django import template
+from django.utils.html import format_html
 
 from measurement import selectors
 from measurement.models import Grain
 from measurement.selectors.common import TARGET_TOLERANCE
-from measurement.templatetags.servicedesk_format import DASH, NO_DATA, nps_summary
+from measurement.templatetags.servicedesk_format import DASH, NO_DATA, count, nps_summary
 
 register = template.Library()
 
@@ -113,6 +114,46 @@ EVIDENCE_WORDS = {
 @register.filter
 def evidence_words(scorecard) -> str:
     return EVIDENCE_WORDS[evidence_status(scorecard)]
+
+
+_EMPTY_CELL = (
+    '<td class="heat heat-{}"><span aria-hidden="true">·</span>'
+    '<span class="visually-hidden">no observations</span></td>'
+)
+
+
+@register.filter
+def heat_cell(cell, linked: bool = True) -> str:
+    """One heatmap cell (``<td>``) of a scorecard, or of None: its status as a class, the decisive
+    rate, n, and in words for screen readers the status and (`linked`) the target, the rate
+    linking to the cell's observations (``cell.evidence_url``). Built in one call: a page has 600
+    cells, and the template's five filters and tags per cell were most of the page's time."""
+    status = evidence_status(cell)
+    if cell is None:
+        return format_html(_EMPTY_CELL, status)
+    decimals = _decimals(cell)
+    rate = DASH if cell.pass_rate is None else _percent(cell.pass_rate, decimals)
+    words = EVIDENCE_WORDS[status]
+    if not linked:
+        return format_html(
+            '<td class="heat heat-{}">{}<span class="heat-n">n = {}</span>'
+            '<span class="visually-hidden">: {}</span></td>',
+            status,
+            rate,
+            count(cell.observations),
+            words,
+        )
+    if cell.target_rate is not None:
+        words = f"{words}, target {_percent(cell.target_rate, decimals, trim=True)}"
+    return format_html(
+        '<td class="heat heat-{}"><a href="{}">{}<span class="heat-n">n = {}</span>'
+        '<span class="visually-hidden">: {}</span></a></td>',
+        status,
+        cell.evidence_url,
+        rate,
+        count(cell.observations),
+        words,
+    )
 
 
 # The NPS with its n and its adjusted-Wald interval, under the name these templates use.
