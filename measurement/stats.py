@@ -7,6 +7,7 @@ bad input raises ValueError with a message naming the offending argument.
 
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 from bisect import bisect_left
@@ -229,6 +230,9 @@ def _interpolated_quantile(lo: int, cdf: list[float], p: float) -> float:
     return lo + i - alpha
 
 
+# Memoised: a board or funnel plot asks for the limits of one centre at each subject's n, and
+# 500 locations share far fewer distinct n (the same few hundred around the typical count).
+@functools.lru_cache(maxsize=4096)
 def funnel_limits(target_rate: float, n: int, coverage: float) -> tuple[float | None, float | None]:
     """Funnel-plot control limits for a proportion (Spiegelhalter 2005, exact binomial, interpolated).
 
