@@ -31,6 +31,7 @@ from .common import (
 )
 from .scorecards import (
     Figures,
+    RankedRollingTable,
     Selection,
     feedback_rows_filter,
     load_subjects,
@@ -96,13 +97,18 @@ def heatmap(
         cells = cells.filter(standard=selection.standard)
         bench = bench.filter(standard=selection.standard)
         order_rows = cells
-    if located is None and selection.rolling:
+    if located is None and selection.rolling and not selection.standard:
+        located = RankedRollingTable.of(order_rows, selection.rolling, Grain.LOCATION)
+    elif located is None and selection.rolling:
         located = period_scorecards(order_rows, selection)
         load_subjects(located)
     elif located is None:
         located = period_scorecards(order_rows.select_related("location", "standard"), selection)
     # A location appears once it has a cell: its location row may hold customer feedback only.
-    located = sorted((row for row in located if row.observations), key=need_key)
+    if isinstance(located, RankedRollingTable):
+        located = located.with_observations()  # ranked already; scorecards built for the page only
+    else:
+        located = sorted((row for row in located if row.observations), key=need_key)
     page = Paginator(located, HEATMAP_LOCATIONS_PER_PAGE).get_page(page_number)
     shown = list(page.object_list)
     if not shown:
