@@ -625,46 +625,48 @@ def employee_names(ids: Iterable[int]) -> dict[int, str]:
     }
 
 
-def location_names(ids: Iterable[int]) -> dict[int, str]:
-    """Each location's name by id, read as plain values. One query."""
-    return dict(Location.objects.filter(pk__in=ids).values_list("pk", "name"))
-
-
 class RankedRollingTable(Sequence):
     """Rolling scorecards of employees or locations ranked by need (`need_key`) on their sums
-    and names alone, built as scorecards, with their subjects, only for the rows asked for (a
-    page, or all for the CSV). Building 2,000 employees' scorecards to show 50 was most of the
-    admin's page; 500 locations' for the 25 of a table page and the 10 of a heatmap page, a
-    quarter of it."""
+    and names alone, built as scorecards only for the rows asked for (a page, or all for the
+    CSV). Building 2,000 employees' scorecards to show 50 was most of the admin's page; 500
+    locations' for the 25 of a table page and the 10 of a heatmap page, a quarter of it.
 
-    # The subject a ranked row is about and how its names are read (the name breaks ties).
-    SUBJECTS = {
-        Grain.EMPLOYEE: ("employee_id", employee_names),
-        Grain.LOCATION: ("location_id", location_names),
-    }
+    Employees' names are read as plain values and the employees of each slice asked for loaded
+    with it (`load_subjects`); locations, a few hundred plain rows, are loaded once and give both
+    the names and every slice's locations, so that the table and the heatmap share them."""
 
-    def __init__(self, ranked: list[dict], period: RollingPeriod):
-        self._ranked, self._period = ranked, period
+    def __init__(
+        self, ranked: list[dict], period: RollingPeriod, locations: dict[int, Location] | None = None
+    ):
+        self._ranked, self._period, self._locations = ranked, period, locations
 
     @classmethod
     def of(
         cls, rows: QuerySet[Scorecard], period: RollingPeriod, grain: str = Grain.EMPLOYEE
     ) -> RankedRollingTable:
-        """`rows` (one grain of SUBJECTS, already narrowed) summed over `period` and ranked."""
-        column, read_names = cls.SUBJECTS[grain]
+        """`rows` (of the employee or the location grain, already narrowed) summed over `period`
+        and ranked. Queries: two (the sums, and the names or the locations)."""
         sums = rolling_sums(rows, period)
-        names = read_names({row[column] for row in sums})
+        locations = None
+        if grain == Grain.LOCATION:
+            column = "location_id"
+            locations = Location.objects.in_bulk({row[column] for row in sums})
+            names = {pk: location.name for pk, location in locations.items()}
+        else:
+            column = "employee_id"
+            names = employee_names({row[column] for row in sums})
 
         def need(row: dict) -> tuple:
             low = pass_rate_low_from_sums(row)
             enough = observations_from_sums(row) >= settings.MIN_EVIDENCE
             return (not enough, low is None, low or 0.0, names[row[column]])
 
-        return cls(sorted(sums, key=need), period)
+        return cls(sorted(sums, key=need), period, locations)
 
     def with_observations(self) -> RankedRollingTable:
         """The rows that hold observations (a location's may hold customer feedback only), in order."""
-        return RankedRollingTable([row for row in self._ranked if observations_from_sums(row)], self._period)
+        kept = [row for row in self._ranked if observations_from_sums(row)]
+        return RankedRollingTable(kept, self._period, self._locations)
 
     def __len__(self) -> int:
         return len(self._ranked)
@@ -675,7 +677,11 @@ class RankedRollingTable(Sequence):
         cards = [scorecard_from_sums(row, self._period) for row in self._ranked[index]]
         for card in cards:
             card.rolling_period = self._period
-        load_subjects(cards)
+        if self._locations is None:
+            load_subjects(cards)
+        else:
+            for card in cards:  # location rows name a location and nothing else
+                card.location = self._locations[card.location_id]
         return cards
 
     def __iter__(self):
