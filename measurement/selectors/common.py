@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from organization.models import Location, Role, Team
+from organization.models import Employee, Location, Role, Team
 from organization.scope import managed_location_ids, managed_team_ids, role_of, scope_queryset
 
 from ..models import Grain, PeriodKind, Scorecard
@@ -61,6 +61,27 @@ def location_rows_for(user) -> QuerySet[Scorecard]:
     if is_admin(user):
         return rows
     return rows.filter(location__in=dashboard_locations(user).values("pk"))
+
+
+def team_rows_for(user) -> QuerySet[Scorecard]:
+    """`scorecards_for(user)`, narrowed as `location_rows_for` is, to the rows naming one of the
+    teams in the user's scope, given as ids read first: as literals PostgreSQL reads those teams'
+    rows through the index on team_id instead of testing the scope's OR of joins on every team's
+    day rows (a subquery of the ids is misestimated as 1,500 rows). One query for a manager."""
+    rows = scorecards_for(user)
+    if is_admin(user):
+        return rows
+    return rows.filter(team__in=list(dashboard_teams(user).values_list("pk", flat=True)))
+
+
+def employee_rows_for(user) -> QuerySet[Scorecard]:
+    """Likewise for the employees in the user's scope (a superset of those whose scorecards the
+    scope shows, which the scope's own filter still decides). One query for a manager."""
+    rows = scorecards_for(user)
+    if is_admin(user):
+        return rows
+    reached = scope_queryset(user, Employee.objects.all()).values_list("pk", flat=True)
+    return rows.filter(employee__in=list(reached))
 
 
 def benchmark_scorecards() -> QuerySet[Scorecard]:

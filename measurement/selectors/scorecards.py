@@ -10,7 +10,6 @@ from django.conf import settings
 from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 
 from organization.models import Employee, Location, Team
-from organization.scope import scope_queryset
 from standards.models import Standard
 from touchpoints.models import Touchpoint
 
@@ -538,23 +537,14 @@ def _table_rows(user, selection: Selection) -> tuple[QuerySet[Scorecard], tuple[
     rows = scorecards_for(user)
     grain, location, team, standard = selection.grain, selection.location, selection.team, selection.standard
     if grain == Grain.TEAM:
-        rows = rows.filter(grain=Grain.TEAM)
-        if not selection.admin:
-            # The scope again as the ids of the teams it reaches, read first: given as literals,
-            # PostgreSQL reads their rows through the index on team_id instead of testing the
-            # scope's OR of joins on every team's day rows (a subquery is misestimated as 1,500).
-            rows = rows.filter(team__in=list(common.dashboard_teams(user).values_list("pk", flat=True)))
+        rows = common.team_rows_for(user).filter(grain=Grain.TEAM)
         if team:
             rows = rows.filter(team=team)
         elif location:
             rows = rows.filter(team__location=location)
         return rows, ("team__location",), ("team__location__name", "team__name")
     if grain == Grain.EMPLOYEE:
-        rows = rows.filter(grain=Grain.EMPLOYEE)
-        if not selection.admin:
-            # Likewise the employees it reaches (a superset of those whose rows it shows).
-            reached = scope_queryset(user, Employee.objects.all()).values_list("pk", flat=True)
-            rows = rows.filter(employee__in=list(reached))
+        rows = common.employee_rows_for(user).filter(grain=Grain.EMPLOYEE)
         if team:
             rows = rows.filter(employee__team=team)
         elif location:
