@@ -12,9 +12,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from django import forms
-from django.forms.utils import flatatt
-from django.utils.html import format_html
-from django.utils.safestring import mark_safe
 
 from measurement.services.intake import RowError
 
@@ -138,32 +135,6 @@ FILTER_ORDER = (
 )
 
 
-class FastSelect(forms.Select):
-    """A select rendered in Python, to the same HTML. Django renders each option through two
-    templates: for the 500 locations of an admin's filters that cost more than the rest of the
-    page. The options themselves come from Django's own `optgroups`."""
-
-    def render(self, name, value, attrs=None, renderer=None):
-        widget = self.get_context(name, value, attrs)["widget"]
-        parts = [format_html('<select name="{}"{}>', widget["name"], flatatt(widget["attrs"]))]
-        for group_name, options, _ in widget["optgroups"]:
-            if group_name:
-                parts.append(format_html('<optgroup label="{}">', group_name))
-            parts.extend(
-                format_html(
-                    '<option value="{}"{}>{}</option>',
-                    option["value"],
-                    flatatt(option["attrs"]),
-                    option["label"],
-                )
-                for option in options
-            )
-            if group_name:
-                parts.append("</optgroup>")
-        parts.append("</select>")
-        return mark_safe("\n".join(parts))  # every part built by format_html
-
-
 class ObjectIdField(forms.Field):
     """The id of an object chosen from a list. A malformed id is a form error naming the field;
     a well-formed one outside the user's scope is not the form's business (the page answers 404,
@@ -172,7 +143,7 @@ class ObjectIdField(forms.Field):
     def __init__(self, *, what: str, options: Iterable = (), empty_label: str, **kwargs):
         self.what = what
         choices = [("", empty_label), *((str(pk), label) for pk, label in options)]
-        super().__init__(required=False, widget=FastSelect(attrs=SELECT, choices=choices), **kwargs)
+        super().__init__(required=False, widget=forms.Select(attrs=SELECT, choices=choices), **kwargs)
 
     def to_python(self, value) -> int | None:
         text = str(value or "").strip()

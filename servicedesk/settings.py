@@ -509,6 +509,8 @@ FEEDBACK_RATE_WINDOW_SECONDS = env_int("FEEDBACK_RATE_WINDOW_SECONDS", 10 * 60)
 FEEDBACK_TRUSTED_PROXIES = env_int("FEEDBACK_TRUSTED_PROXIES", 0)
 
 # --- Forms, API -----------------------------------------------------------------------
+# Django's form templates, with select boxes written in Python (servicedesk/form_renderer.py).
+FORM_RENDERER = "servicedesk.form_renderer.FormRenderer"
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
