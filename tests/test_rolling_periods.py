@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 
-from measurement.models import PeriodKind, Scorecard
-from measurement.selectors.rolling import RollingPeriod, rolling_scorecards
+from measurement.models import Grain, PeriodKind, Scorecard
+from measurement.selectors.rolling import RollingPeriod, rolling_scorecards, rolling_sums
 from measurement.services.rollup import scorecards_rollup
 from tests.test_rollup import SCORECARD_COLUMNS, SPRING, _same, evidence, org  # noqa: F401
 
@@ -53,6 +53,15 @@ def test_a_rolling_period_costs_one_query_whatever_the_evidence(rolled_up, djang
             Scorecard.objects.filter(grain="location"), RollingPeriod.ending(date(2026, 5, 1))
         )
     assert cards and all(card.observations > 0 or card.feedback_count > 0 for card in cards)
+
+
+@pytest.mark.parametrize("grain", Grain.values)
+def test_sums_of_one_grain_grouped_by_its_own_columns_equal_those_grouped_by_every_column(rolled_up, grain):
+    period = RollingPeriod.ending(date(2026, 4, 30), 30)
+    rows = Scorecard.objects.filter(grain=grain)
+    expected = sorted(rolling_sums(rows, period), key=lambda row: row["key"])
+    ours = sorted(rolling_sums(Scorecard.objects.all(), period, grain=grain), key=lambda row: row["key"])
+    assert expected and ours == expected
 
 
 def test_a_span_without_evidence_has_no_scorecards(rolled_up):

@@ -636,7 +636,7 @@ class RankedRollingTable(Sequence):
     ) -> RankedRollingTable:
         """`rows` (of the employee or the location grain, already narrowed) summed over `period`
         and ranked. Queries: two (the sums, and the names or the locations)."""
-        sums = rolling_sums(rows, period)
+        sums = rolling_sums(rows, period, grain=grain)
         locations = None
         if grain == Grain.LOCATION:
             column = "location_id"
