@@ -215,7 +215,10 @@ def _day_deltas_sql(
         coarse AS MATERIALIZED (
             SELECT d.period_kind, d.period_start, {", ".join(f"d.{column}" for column in keys)},
                 s.id AS stored_id, {added}
-            FROM deltas d LEFT JOIN {table} s ON {" AND ".join(f"s.{column} = d.{column}" for column in UNIQUE_FIELDS)}
+            -- In key order: each probe of the unique index then lands beside the last one, on
+            -- pages already in shared buffers, instead of anywhere in an index larger than them.
+            FROM (SELECT * FROM deltas ORDER BY {", ".join(UNIQUE_FIELDS)}) d
+            LEFT JOIN {table} s ON {" AND ".join(f"s.{column} = d.{column}" for column in UNIQUE_FIELDS)}
         ),
         {_writes_sql("coarse", "periods", now, params)}
         SELECT (SELECT count(*) FROM days_inserted) + (SELECT count(*) FROM days_updated)
