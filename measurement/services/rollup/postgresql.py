@@ -259,10 +259,19 @@ def _writes_sql(source: str, name: str, now: datetime, params: Params) -> str:
     table = Scorecard._meta.db_table
     new_columns = ", ".join([*KEY_COLUMNS, *VALUE_COLUMNS])
     computed_at = params(now)
+    parts = _shared_parts_sql(params, "b")
+    computed_parts = ", ".join(f"{expression} AS shared_{part}" for part, expression in parts.items())
+    statistics = _statistics_sql(params, "a", {part: f"a.shared_{part}" for part in parts})
+    # OFFSET 0 keeps the inner query as it is: flattened, its parts would be inlined into every
+    # statistic that reads them, and each computed again (PostgreSQL shares no subexpressions).
     return f"""
         {name} AS MATERIALIZED (
-            SELECT {", ".join(f"a.{column}" for column in KEY_COLUMNS)}, a.stored_id, {_statistics_sql(params, "a")}
-            FROM (SELECT *, {_AS_AGGREGATE} FROM {source} WHERE observations > 0 OR feedback_count > 0) a
+            SELECT {", ".join(f"a.{column}" for column in KEY_COLUMNS)}, a.stored_id, {statistics}
+            FROM (
+                SELECT b.*, {computed_parts}
+                FROM (SELECT *, {_AS_AGGREGATE} FROM {source} WHERE observations > 0 OR feedback_count > 0) b
+                OFFSET 0
+            ) a
         ),
         {name}_inserted AS (
             INSERT INTO {table} ({new_columns}, computed_at)
@@ -292,10 +301,28 @@ _AS_AGGREGATE = (
 )
 
 
-def _statistics_sql(params: Params, alias: str) -> str:
-    """Every value column of a scorecard from the aggregate `alias`, as ``<expression> AS <column>``."""
-    values = {**_observation_values_sql(params, alias), **_feedback_values_sql(params, alias)}
+def _statistics_sql(params: Params, alias: str, parts: dict[str, str]) -> str:
+    """Every value column of a scorecard from the aggregate `alias` and its shared `parts`
+    (`_shared_parts_sql`, as columns), as ``<expression> AS <column>``."""
+    values = {**_observation_values_sql(params, alias, parts), **_feedback_values_sql(params, alias, parts)}
     return ", ".join(f"{expression} AS {column}" for column, expression in values.items())
+
+
+def _shared_parts_sql(params: Params, a: str) -> dict[str, str]:
+    """The subexpressions that several statistics of the aggregate `a` read (the pass rate and
+    target in the target test, the Wilson and NPS centres and half-widths in both bounds), by
+    name. Null where the statistics are: no observations (n is null), or no NPS answers."""
+    n, passed = f"{a}.n", f"{a}.passed_n"
+    centre, half = _wilson_parts_sql(passed, n, params)
+    difference, nps_half = _nps_parts_sql(f"{a}.promoters", f"{a}.detractors", f"{a}.nps_n", params)
+    return {
+        "pass_rate": f"({passed}::float8 / {n})",
+        "target_rate": f"(({a}.target_cents * 0.01 / {n})::float8 / 100)",
+        "wilson_centre": centre,
+        "wilson_half": half,
+        "nps_difference": f"CASE WHEN {a}.nps_n > 0 THEN {difference} END",
+        "nps_half": f"CASE WHEN {a}.nps_n > 0 THEN {nps_half} END",
+    }
 
 
 def _kind_sums_sql(kind: str, params: Params) -> str:
@@ -468,13 +495,16 @@ def _window_sql(column: str, kind: str, starts: set[date] | None, tz: ZoneInfo, 
     return f"({' OR '.join(ranges)})"
 
 
-def _observation_values_sql(params: Params, o: str = "o") -> dict[str, str]:
+def _observation_values_sql(
+    params: Params, o: str = "o", parts: dict[str, str] | None = None
+) -> dict[str, str]:
     """The observation columns of a scorecard from the aggregate `o` (null when it has none); the
-    same arithmetic, in the same order, as `_observation_columns`, so the floats are identical."""
+    same arithmetic, in the same order, as `_observation_columns`, so the floats are identical.
+    `parts`: the shared subexpressions as columns (default: written out in place)."""
+    parts = parts or _shared_parts_sql(params, o)
     n, passed = f"{o}.n", f"{o}.passed_n"
-    pass_rate = f"({passed}::float8 / {n})"
-    target_rate = f"(({o}.target_cents * 0.01 / {n})::float8 / 100)"
-    low, high = _wilson_sql(passed, n, params)
+    pass_rate, target_rate = parts["pass_rate"], parts["target_rate"]
+    low, high = _wilson_bounds_sql(passed, n, parts["wilson_centre"], parts["wilson_half"])
     one_standard = ", ".join(_text(grain.grain) for grain in GRAINS if grain.one_standard)
     return {
         "observations": f"COALESCE({n}, 0)",
@@ -497,9 +527,11 @@ def _observation_values_sql(params: Params, o: str = "o") -> dict[str, str]:
     }
 
 
-def _feedback_values_sql(params: Params, f: str = "f") -> dict[str, str]:
-    """The feedback columns of a scorecard from the aggregate `f`, as `_feedback_columns` computes them."""
-    low, high = _nps_interval_sql(f"{f}.promoters", f"{f}.detractors", f"{f}.nps_n", params)
+def _feedback_values_sql(params: Params, f: str = "f", parts: dict[str, str] | None = None) -> dict[str, str]:
+    """The feedback columns of a scorecard from the aggregate `f`, as `_feedback_columns` computes
+    them; `parts` as for `_observation_values_sql`."""
+    parts = parts or _shared_parts_sql(params, f)
+    low, high = _nps_bounds_sql(parts["nps_difference"], parts["nps_half"])
     return {
         "feedback_count": f"COALESCE({f}.feedback_n, 0)",
         "csat_n": f"COALESCE({f}.csat_n, 0)",
@@ -514,27 +546,39 @@ def _feedback_values_sql(params: Params, f: str = "f") -> dict[str, str]:
     }
 
 
-def _wilson_sql(successes: str, n: str, params: Params) -> tuple[str, str]:
-    """`stats.wilson_interval` in SQL, operation for operation (IEEE doubles in both, sqrt exact)."""
+def _wilson_parts_sql(successes: str, n: str, params: Params) -> tuple[str, str]:
+    """The centre and half-width of `stats.wilson_interval` in SQL, operation for operation (IEEE
+    doubles in both, sqrt exact)."""
     z = f"{params(stats.Z95)}::float8"
     p = f"({successes}::float8 / {n})"
     denom = f"(1 + {z} * {z} / {n})"
     centre = f"(({p} + {z} * {z} / (2 * {n})) / {denom})"
     half = f"({z} / {denom} * sqrt({p} * (1 - {p}) / {n} + {z} * {z} / (4 * {n} * {n})))"
+    return centre, half
+
+
+def _wilson_bounds_sql(successes: str, n: str, centre: str, half: str) -> tuple[str, str]:
+    """The bounds of `stats.wilson_interval` from its centre and half-width."""
     low = f"CASE WHEN {successes} = 0 THEN 0::float8 ELSE GREATEST(0::float8, {centre} - {half}) END"
     high = f"CASE WHEN {successes} = {n} THEN 1::float8 ELSE LEAST(1::float8, {centre} + {half}) END"
     return low, high
 
 
-def _nps_interval_sql(promoters: str, detractors: str, n: str, params: Params) -> tuple[str, str]:
-    """The adjusted-Wald interval of `stats.nps` in SQL, operation for operation (``power`` is the
-    same C ``pow`` that Python's ``**`` calls)."""
+def _nps_parts_sql(promoters: str, detractors: str, n: str, params: Params) -> tuple[str, str]:
+    """The difference (promoters less detractors, adjusted) and half-width of the adjusted-Wald
+    interval of `stats.nps` in SQL, operation for operation (``power`` is the same C ``pow`` that
+    Python's ``**`` calls)."""
     z = f"{params(stats.Z95)}::float8"
     n_adjusted = f"({n} + 3)"
     p_adjusted = f"(({promoters} + 0.75::float8) / {n_adjusted})"
     d_adjusted = f"(({detractors} + 0.75::float8) / {n_adjusted})"
     difference = f"({p_adjusted} - {d_adjusted})"
     half = f"({z} * sqrt(({p_adjusted} + {d_adjusted} - power({difference}, 2::float8)) / {n_adjusted}))"
+    return difference, half
+
+
+def _nps_bounds_sql(difference: str, half: str) -> tuple[str, str]:
+    """The bounds of the NPS interval from its difference and half-width."""
     low = f"GREATEST(-100::float8, 100::float8 * ({difference} - {half}))"
     high = f"LEAST(100::float8, 100::float8 * ({difference} + {half}))"
     return low, high
